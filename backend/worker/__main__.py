@@ -1,0 +1,3 @@
+from backend.worker.main import main
+
+raise SystemExit(main())

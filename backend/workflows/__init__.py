@@ -1,0 +1,1 @@
+"""Temporal workflows. Imported by the workflow sandbox: no side effects at import time."""
