@@ -130,16 +130,13 @@ class Supervisor:
         starts = [child.start() for child in self.children.values()]
         if opts.temporal_address:
             starts.append(
-                self._check_external("Temporal", wait_until_serving(temporal_address, 15))
+                self._check_external("Temporal", wait_until_serving(temporal_address, 10))
             )
         if opts.redis_url:
             starts.append(
-                self._check_external("Redis", ping(redis.host, redis.port, redis.password, 15))
+                self._check_external("Redis", ping(redis.host, redis.port, redis.password, 10))
             )
-        results = await asyncio.gather(*starts, return_exceptions=True)
-        failures = [r for r in results if isinstance(r, BaseException)]
-        if failures:
-            raise BackendFailed("\n".join(str(f) for f in failures))
+        await self._all_or_nothing(starts)
         self._write_runtime()
 
         self.client = await wait_until_serving(temporal_address, timeout=15)
@@ -160,6 +157,18 @@ class Supervisor:
             child.watch()
         log.info("backend ready: %s", self.info.model_dump(exclude={"redis_password"}))
         return self.info
+
+    @staticmethod
+    async def _all_or_nothing(starts: list[Awaitable[None]]) -> None:
+        """Run the starts in parallel; at the first failure cancel the rest and raise."""
+        tasks = [asyncio.ensure_future(s) for s in starts]
+        done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        failures = [t.exception() for t in done if t.exception() is not None]
+        if failures:
+            raise BackendFailed("\n".join(str(f) for f in failures))
 
     def _add(self, spec: ChildSpec) -> None:
         self.children[spec.name] = ChildProcess(

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.serve_process import KEYRING_BACKEND, ServeProcess
+
+# Every keyring call in the test process goes to memory, never to a real keyring.
+os.environ["PYTHON_KEYRING_BACKEND"] = KEYRING_BACKEND
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def serve(data_dir: Path) -> Iterator[ServeProcess]:
+    """A not-yet-started ``durachat serve`` on a fresh data dir; stopped after the test."""
+    sp = ServeProcess(data_dir)
+    yield sp
+    sp.close()

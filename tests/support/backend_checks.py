@@ -1,0 +1,29 @@
+"""Checks that a running backend really works, from the outside."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import redis
+
+from backend.temporal_connect import TASK_QUEUE, connect
+from backend.workflows.health import HealthWorkflow
+from tests.support.serve_process import ServeProcess
+
+
+def assert_backend_works(sp: ServeProcess) -> None:
+    """A workflow runs end to end on the worker, and Redis answers with the password."""
+    runtime = sp.runtime()
+
+    async def run_health() -> str:
+        client = await connect(runtime["temporal"])
+        return await client.execute_workflow(
+            HealthWorkflow.run, False, id=f"check-{time.time_ns()}", task_queue=TASK_QUEUE
+        )
+
+    assert asyncio.run(asyncio.wait_for(run_health(), 30)) == "ok after 0 pings"
+    with redis.Redis(
+        host=runtime["redis_host"], port=runtime["redis_port"], password=runtime["redis_password"]
+    ) as r:
+        assert r.ping()
