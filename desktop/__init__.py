@@ -1,0 +1,1 @@
+"""DuraChat's PySide6 window. All Qt lives under this package."""

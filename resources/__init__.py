@@ -1,0 +1,1 @@
+"""Icons, stylesheets and the .desktop file, shipped as package data."""
