@@ -59,6 +59,10 @@ def measure_once(data_dir: Path) -> tuple[float, dict[str, int]]:
         proc.wait(30)
 
 
+def machine_description() -> str:
+    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
@@ -72,11 +76,9 @@ def main(argv: list[str] | None = None) -> int:
             elapsed, rss = measure_once(Path(tmp) / f"run{i}")
             times.append(elapsed)
             rss_runs.append(rss)
-    rss_mb = {
-        name: statistics.median(r[name] for r in rss_runs) / 2**20 for name in rss_runs[0]
-    }
+    rss_mb = {name: statistics.median(r[name] for r in rss_runs) / 2**20 for name in rss_runs[0]}
     result = {
-        "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
+        "machine": machine_description(),
         "runs": args.runs,
         "cold_start_s": {"median": statistics.median(times), "max": max(times), "all": times},
         "idle_rss_mb": rss_mb,
