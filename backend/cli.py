@@ -7,6 +7,7 @@ import sys
 
 from backend import __version__
 from backend.paths import DATA_DIR_ENV, DataDir
+from backend.settings import SettingsError
 
 
 def _add_data_dir(parser: argparse.ArgumentParser) -> None:
@@ -41,6 +42,32 @@ def build_parser() -> argparse.ArgumentParser:
         "--ui", action="store_true", help="also serve Temporal's Web UI on a loopback port"
     )
 
+    send = sub.add_parser("send", help="send one message and stream the reply")
+    _add_data_dir(send)
+    send.add_argument("--conversation", metavar="ID", help="continue this conversation")
+    send.add_argument("--json", action="store_true", help="print one JSON event a line")
+    send.add_argument("text", help="the message")
+
+    history = sub.add_parser("history", help="print a conversation's durable history")
+    _add_data_dir(history)
+    history.add_argument("--conversation", metavar="ID", required=True)
+    history.add_argument("--json", action="store_true", help="(the output is always JSON)")
+
+    listing = sub.add_parser("list", help="list the conversations, most recent first")
+    _add_data_dir(listing)
+    listing.add_argument("--json", action="store_true")
+
+    serve.add_argument(
+        "--provider", choices=["demo", "openai", "openai-compatible"],
+        help="which model to use (saved in settings)",
+    )
+    serve.add_argument("--base-url", metavar="URL", help="an OpenAI-compatible server's URL")
+    serve.add_argument("--model", metavar="NAME", help="the model name (saved in settings)")
+    serve.add_argument(
+        "--demo-tokens-per-second", type=float, metavar="N",
+        help="the demo model's pacing (0: as fast as possible)",
+    )
+
     doctor = sub.add_parser("doctor", help="check binaries, ports, keyring and data dir")
     _add_data_dir(doctor)
     return parser
@@ -52,22 +79,38 @@ def main(argv: list[str] | None = None) -> int:
         data = DataDir.resolve(getattr(args, "data_dir", None))
         if args.command == "serve":
             from backend.serve import run_serve
+            from backend.settings import save_choices
             from backend.supervisor.supervisor import SupervisorOptions
 
+            save_choices(data, args.provider, args.base_url, args.model)
             return run_serve(
                 SupervisorOptions(
                     data_dir=data,
                     temporal_address=args.temporal_address,
                     redis_url=args.redis_url,
                     web_ui=args.ui,
+                    demo_tokens_per_second=args.demo_tokens_per_second,
                 )
             )
+        if args.command in ("send", "history", "list"):
+            from backend import cli_chat
+
+            if args.command == "send":
+                coro = cli_chat.send_command(data, args.text, args.conversation, args.json)
+            elif args.command == "history":
+                coro = cli_chat.history_command(data, args.conversation)
+            else:
+                coro = cli_chat.list_command(data, args.json)
+            return cli_chat.run_chat_command(coro)
         if args.command == "doctor":
             from backend.doctor import run_doctor
 
             return run_doctor(data)
         build_parser().print_help()
         return 0
+    except SettingsError as exc:
+        print(f"durachat: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     except OSError as exc:

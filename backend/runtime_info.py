@@ -34,6 +34,7 @@ class RuntimeInfo(BaseModel):
     redis_password: str | None = None
     redis_db: int = 0
     log_dir: str
+    demo_model: str | None = None  # the demo model's base URL
     children: dict[str, ChildRecord] = {}
 
     @property

@@ -8,13 +8,22 @@ from datetime import timedelta
 
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
 
 NAMESPACE = "default"
 TASK_QUEUE = "durachat"
 
 
 async def connect(address: str) -> Client:
-    return await Client.connect(address, namespace=NAMESPACE)
+    """A client for starting and talking to workflows.
+
+    Pydantic JSON on the wire, which the worker's OpenAIPayloadConverter (pydantic
+    too) reads; the plugin itself is not needed here and would cost seconds of
+    imports in every CLI call.
+    """
+    return await Client.connect(
+        address, namespace=NAMESPACE, data_converter=pydantic_data_converter
+    )
 
 
 async def wait_until_serving(address: str, timeout: float, interval: float = 0.05) -> Client:

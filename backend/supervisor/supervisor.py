@@ -25,6 +25,7 @@ from temporalio.client import Client
 from backend.paths import DataDir
 from backend.runtime_info import ChildRecord, RuntimeInfo
 from backend.supervisor.child import ChildFailed, ChildProcess, ChildSpec
+from backend.supervisor.demo_model_child import demo_base_url, demo_model_spec
 from backend.supervisor.lock import DataDirLock
 from backend.supervisor.ports import LOOPBACK, free_port, parse_host_port
 from backend.supervisor.reaper import reap_leftovers
@@ -48,6 +49,7 @@ class SupervisorOptions:
     temporal_address: str | None = None  # use this server instead of starting one
     redis_url: str | None = None  # likewise
     web_ui: bool = False
+    demo_tokens_per_second: float | None = None  # the demo model's pacing (its default if None)
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,9 @@ class Supervisor:
             redis = RedisTarget(LOOPBACK, free_port(), new_password())
             self._add(redis_spec(self.data, redis.port, redis.password or ""))
 
+        demo_port = free_port()
+        self._add(demo_model_spec(demo_port, opts.demo_tokens_per_second))
+
         self.info = RuntimeInfo(
             supervisor_pid=os.getpid(),
             data_dir=str(self.data.root),
@@ -119,11 +124,17 @@ class Supervisor:
             redis_password=redis.password,
             redis_db=redis.db,
             log_dir=str(self.data.logs),
+            demo_model=demo_base_url(demo_port),
         )
         self._add(
             worker_spec(
                 self.data,
-                WorkerEnv(temporal_address, self.info.redis_url(), str(self.data.root)),
+                WorkerEnv(
+                    temporal_address,
+                    self.info.redis_url(),
+                    str(self.data.root),
+                    demo_base_url(demo_port),
+                ),
             )
         )
 

@@ -11,14 +11,49 @@ import logging
 import signal
 import sys
 from datetime import timedelta
+from pathlib import Path
 
+from temporalio.client import Client
+from temporalio.common import RetryPolicy
+from temporalio.openai_agents import ModelActivityParameters, OpenAIAgentsPlugin
 from temporalio.worker import Worker
 
-from backend.temporal_connect import TASK_QUEUE, wait_until_serving
+from backend.models.provider import DuraChatModelProvider
+from backend.temporal_connect import NAMESPACE, TASK_QUEUE, wait_until_serving
+from backend.tools.activities import run_tool
+from backend.worker import resources
+from backend.worker.interceptors import TurnContextInterceptor
 from backend.worker.protocol import READY_LINE, WorkerEnv
+from backend.workflows.conversation import ConversationWorkflow
 from backend.workflows.health import HealthWorkflow
+from backend.workflows.turn_activities import collect_stopped_turn, publish_turn_event
 
 log = logging.getLogger("durachat.worker")
+
+# Model calls: a Stop must reach a streaming call quickly (heartbeats every half of
+# heartbeat_timeout), provider errors are retried with backoff a few times, and a
+# 429's Retry-After is honoured by the plugin (next_retry_delay).
+MODEL_PARAMS = ModelActivityParameters(
+    start_to_close_timeout=timedelta(minutes=10),
+    heartbeat_timeout=timedelta(seconds=2),
+    retry_policy=RetryPolicy(
+        initial_interval=timedelta(milliseconds=500),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(seconds=10),
+        maximum_attempts=5,
+    ),
+)
+
+
+def build_worker(client: Client) -> Worker:
+    return Worker(
+        client,
+        task_queue=TASK_QUEUE,
+        workflows=[HealthWorkflow, ConversationWorkflow],
+        activities=[run_tool, publish_turn_event, collect_stopped_turn],
+        interceptors=[TurnContextInterceptor()],
+        graceful_shutdown_timeout=timedelta(seconds=5),
+    )
 
 
 async def run(env: WorkerEnv) -> None:
@@ -27,19 +62,18 @@ async def run(env: WorkerEnv) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
 
+    resources.init(Path(env.data_dir), env.redis_url, env.demo_base_url)
     # The supervisor starts us in parallel with the servers: wait for Temporal.
-    client = await wait_until_serving(env.temporal_address, timeout=120)
-    worker = Worker(
-        client,
-        task_queue=TASK_QUEUE,
-        workflows=[HealthWorkflow],
-        graceful_shutdown_timeout=timedelta(seconds=5),
-    )
+    await wait_until_serving(env.temporal_address, timeout=120)
+    plugin = OpenAIAgentsPlugin(model_params=MODEL_PARAMS, model_provider=DuraChatModelProvider())
+    client = await Client.connect(env.temporal_address, namespace=NAMESPACE, plugins=[plugin])
+    worker = build_worker(client)
     async with worker:
         print(READY_LINE, flush=True)
         log.info("polling task queue %r on %s", TASK_QUEUE, env.temporal_address)
         await stop.wait()
         log.info("stopping: draining the worker")
+    await resources.close()
     # Leaving the context manager shut the worker down; drop the client before the
     # interpreter exits (an open core client at exit can abort the interpreter).
     del worker, client

@@ -1,0 +1,193 @@
+"""``durachat send``, ``history`` and ``list``: the chat from a terminal.
+
+``send`` uses the backend running on the data dir, or starts one for the call.
+The reply streams to stdout as it arrives; tool calls and reasoning go to stderr
+(``--json``: one event a line on stdout). Exit 0 when the turn is done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sys
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any, TextIO
+
+from temporalio.service import RPCError, RPCStatusCode
+
+from backend.client_api import BackendNotRunning, DuraChatClient, MessageRejected
+from backend.paths import DataDir
+from backend.stream.events import (
+    AttemptStarted,
+    MessageDone,
+    ReasoningDelta,
+    StreamEvent,
+    TextDelta,
+    ToolCall,
+    ToolResult,
+)
+from backend.supervisor.child import ChildFailed
+from backend.supervisor.lock import DataDirBusy
+from backend.supervisor.supervisor import BackendFailed, Supervisor, SupervisorOptions
+from backend.workflows.conversation_types import ConversationView
+
+EXIT_FAILED_TURN = 1
+EXIT_STOPPED = 4
+
+
+@contextlib.asynccontextmanager
+async def backend_client(data: DataDir) -> AsyncIterator[DuraChatClient]:
+    """A client of the running backend, or of one started for this command."""
+    try:
+        client = await DuraChatClient.connect(data)
+    except BackendNotRunning:
+        client = None
+    if client is not None:
+        try:
+            yield client
+        finally:
+            await client.close()
+        return
+    sup = Supervisor(SupervisorOptions(data_dir=data))
+    info = await sup.start()
+    client = await DuraChatClient.connect_to(info)
+    try:
+        yield client
+    finally:
+        await client.close()
+        await sup.stop()
+
+
+class _PlainPrinter:
+    """Prints a turn for a person: reply on stdout, the rest on stderr, no duplicates.
+
+    On a retried model call the new attempt's text usually repeats what was shown;
+    only what goes beyond it is printed. If it differs, the restart is said on stderr.
+    """
+
+    def __init__(self, out: TextIO, err: TextIO) -> None:
+        self.out, self.err = out, err
+        self.shown: dict[int, str] = {}  # per model call: text already on stdout
+        self.attempt_text: dict[int, str] = {}  # per model call: text of the current attempt
+
+    def event(self, e: StreamEvent) -> None:
+        if isinstance(e, AttemptStarted) and e.retry:
+            self.attempt_text[e.call] = ""
+            print(f"[retrying the model call, attempt {e.attempt}]", file=self.err, flush=True)
+        elif isinstance(e, TextDelta):
+            self._text(e.call, self.attempt_text.get(e.call, "") + e.text)
+        elif isinstance(e, MessageDone):
+            self._text(e.call, e.text)
+        elif isinstance(e, ReasoningDelta):
+            self.err.write(e.text)
+            self.err.flush()
+        elif isinstance(e, ToolCall):
+            print(f"\n[tool {e.name} {e.arguments}]", file=self.err, flush=True)
+        elif isinstance(e, ToolResult):
+            result = e.output if e.error is None else f"error: {e.error}"
+            print(f"[tool {e.name} -> {_short(result)} ({e.duration_ms:.0f} ms)]", file=self.err,
+                  flush=True)
+
+    def _text(self, call: int, attempt_text: str) -> None:
+        self.attempt_text[call] = attempt_text
+        shown = self.shown.get(call, "")
+        if attempt_text.startswith(shown):
+            self.out.write(attempt_text[len(shown):])
+        elif not shown.startswith(attempt_text):
+            print("\n[the retried reply differs; it starts over]", file=self.err, flush=True)
+            self.out.write(attempt_text)
+        else:
+            return
+        self.out.flush()
+        self.shown[call] = attempt_text if attempt_text.startswith(shown) else attempt_text
+
+    def finish(self, view: ConversationView, turn_id: str) -> None:
+        turn = next(t for t in view.turns if t.turn_id == turn_id)
+        printed = "".join(self.shown.values())
+        if turn.reply and not printed.endswith(turn.reply):
+            # The live stream missed some of it (Redis down): the history has it all.
+            self.out.write(turn.reply[len(printed):] if turn.reply.startswith(printed)
+                           else turn.reply)
+        self.out.write("\n")
+        self.out.flush()
+
+
+def _short(text: str | None, limit: int = 120) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+async def send_command(data: DataDir, text: str, conversation_id: str | None, as_json: bool) -> int:
+    out, err = sys.stdout, sys.stderr
+    async with backend_client(data) as client:
+        sent = await client.send(text, conversation_id)
+        if as_json:
+            print(json.dumps({"type": "sent", "conversation_id": sent.conversation_id,
+                              "message_id": sent.message_id}), flush=True)
+        else:
+            print(f"conversation: {sent.conversation_id}", file=err, flush=True)
+        printer = _PlainPrinter(out, err)
+        final: ConversationView | None = None
+        async for item in client.follow_turn(sent.conversation_id, sent.message_id,
+                                             sent.stream_after):
+            if isinstance(item, ConversationView):
+                final = item
+            elif as_json:
+                print(item.model_dump_json(), flush=True)
+            else:
+                printer.event(item)
+        assert final is not None
+        turn = next(t for t in final.turns if t.turn_id == sent.message_id)
+        if as_json:
+            print(json.dumps({"type": "result", "status": turn.status, "reply": turn.reply,
+                              "conversation_id": sent.conversation_id}), flush=True)
+        else:
+            printer.finish(final, sent.message_id)
+        if turn.status == "failed" and turn.error:
+            if not as_json:
+                print(f"durachat: the reply failed: {turn.error.message}", file=err)
+            return EXIT_FAILED_TURN
+        if turn.status == "stopped":
+            return EXIT_STOPPED
+        return 0
+
+
+async def history_command(data: DataDir, conversation_id: str) -> int:
+    async with backend_client(data) as client:
+        view = await client.history(conversation_id)
+    print(view.model_dump_json(indent=2))
+    return 0
+
+
+async def list_command(data: DataDir, as_json: bool) -> int:
+    async with backend_client(data) as client:
+        summaries = await client.list()
+    if as_json:
+        print(json.dumps([s.__dict__ for s in summaries], indent=2))
+    else:
+        for s in summaries:
+            print(f"{s.conversation_id}  {s.title}{'  (replying)' if s.running else ''}")
+    return 0
+
+
+def run_chat_command(coro: Coroutine[Any, Any, int]) -> int:
+    """Run a chat command; every error a user can cause ends in one clear line."""
+    try:
+        return asyncio.run(coro)
+    except MessageRejected as exc:
+        print(f"durachat: not sent: {exc}", file=sys.stderr)
+        return 2
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            print(f"durachat: no such conversation ({exc.message})", file=sys.stderr)
+        else:
+            print(f"durachat: the backend refused the request: {exc.message}", file=sys.stderr)
+        return 1
+    except DataDirBusy as exc:
+        print(f"durachat: {exc}", file=sys.stderr)
+        return 3
+    except (BackendFailed, ChildFailed) as exc:
+        print(f"durachat: the backend could not start: {exc}", file=sys.stderr)
+        return 1
+

@@ -1,0 +1,192 @@
+"""The one async API the window and the CLI use to talk to a running backend.
+
+Durable state comes from the conversation workflows (signals in, queries out);
+the live view comes from each conversation's Redis stream. Nothing else of
+Temporal or Redis is visible to callers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.service import RPCError
+
+from backend.paths import DataDir
+from backend.runtime_info import RuntimeInfo
+from backend.stream.events import TERMINAL_TYPES, StreamEvent
+from backend.stream.redis_stream import EventReader
+from backend.supervisor.lock import DataDirLock
+from backend.temporal_connect import TASK_QUEUE, connect
+from backend.workflows.conversation_types import (
+    ConversationArgs,
+    ConversationView,
+    HistoryLimits,
+    UserMessage,
+)
+
+WORKFLOW_TYPE = "Conversation"
+# Temporal refuses payloads over 2 MB, and every model call re-sends the whole
+# conversation: refuse a message before sending rather than fail inside.
+MAX_MESSAGE_BYTES = 1_500_000
+
+
+class BackendNotRunning(RuntimeError):
+    pass
+
+
+class MessageRejected(ValueError):
+    """The message cannot be sent as it is; nothing was sent."""
+
+
+def new_conversation_id() -> str:
+    return f"conversation-{uuid.uuid4()}"
+
+
+def new_message_id() -> str:
+    return f"msg-{uuid.uuid4()}"
+
+
+def check_message(text: str) -> None:
+    if not text.strip():
+        raise MessageRejected("the message is empty")
+    size = len(text.encode("utf-8", errors="surrogatepass"))
+    if size > MAX_MESSAGE_BYTES:
+        raise MessageRejected(
+            f"the message is {size / 1e6:.1f} MB; the limit is {MAX_MESSAGE_BYTES / 1e6:.1f} MB "
+            "(attach less text)"
+        )
+
+
+@dataclass(frozen=True)
+class Sent:
+    conversation_id: str
+    message_id: str
+    stream_after: str  # the stream id before the message: follow from here for its turn
+
+
+@dataclass
+class ConversationSummary:
+    conversation_id: str
+    title: str
+    updated_at: float
+    running: bool
+
+
+class DuraChatClient:
+    def __init__(self, info: RuntimeInfo, temporal: Client, redis: aioredis.Redis) -> None:
+        self.info = info
+        self.temporal = temporal
+        self.redis = redis
+        self.reader = EventReader(redis)
+        self.limits = HistoryLimits()
+
+    @classmethod
+    async def connect(cls, data: DataDir) -> DuraChatClient:
+        info = RuntimeInfo.read(data.runtime_file)
+        if info is None or not DataDirLock(data).is_held_elsewhere():
+            raise BackendNotRunning(f"no DuraChat backend is running on {data.root}")
+        return await cls.connect_to(info)
+
+    @classmethod
+    async def connect_to(cls, info: RuntimeInfo) -> DuraChatClient:
+        temporal = await connect(info.temporal)
+        redis = aioredis.Redis.from_url(info.redis_url(), socket_connect_timeout=2)
+        return cls(info, temporal, redis)
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+
+    # -- commands ----------------------------------------------------------------------
+
+    async def send(
+        self, text: str, conversation_id: str | None = None, message_id: str | None = None
+    ) -> Sent:
+        """Send a user message (starting the conversation if new). Resending the same
+        ``message_id`` is safe: the workflow applies it once."""
+        check_message(text)
+        conversation_id = conversation_id or new_conversation_id()
+        message_id = message_id or new_message_id()
+        after = await self._stream_position(conversation_id)
+        await self.temporal.start_workflow(
+            WORKFLOW_TYPE,
+            ConversationArgs(conversation_id=conversation_id, limits=self.limits),
+            id=conversation_id,
+            task_queue=TASK_QUEUE,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            start_signal="send",
+            start_signal_args=[UserMessage(message_id=message_id, text=text)],
+        )
+        return Sent(conversation_id, message_id, after)
+
+    async def stop(self, conversation_id: str, turn_id: str | None = None) -> None:
+        await self.temporal.get_workflow_handle(conversation_id).signal("stop", turn_id)
+
+    async def rename(self, conversation_id: str, title: str) -> None:
+        await self.temporal.get_workflow_handle(conversation_id).signal("rename", title)
+
+    # -- durable state -------------------------------------------------------------------
+
+    async def history(self, conversation_id: str) -> ConversationView:
+        handle = self.temporal.get_workflow_handle(conversation_id)
+        return await handle.query("history", result_type=ConversationView)
+
+    async def list(self) -> list[ConversationSummary]:
+        ids = [
+            wf.id
+            async for wf in self.temporal.list_workflows(
+                f"WorkflowType = '{WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'"
+            )
+            if wf.status == WorkflowExecutionStatus.RUNNING
+        ]
+        views = await asyncio.gather(*(self._view_or_none(i) for i in dict.fromkeys(ids)))
+        summaries = [
+            ConversationSummary(v.conversation_id, v.title, v.updated_at, v.running_turn_id is not None)
+            for v in views
+            if v is not None
+        ]
+        return sorted(summaries, key=lambda s: s.updated_at, reverse=True)
+
+    async def _view_or_none(self, conversation_id: str) -> ConversationView | None:
+        try:
+            return await self.history(conversation_id)
+        except RPCError:
+            return None
+
+    # -- the live stream -----------------------------------------------------------------
+
+    async def _stream_position(self, conversation_id: str) -> str:
+        try:
+            return await self.reader.last_id(conversation_id)
+        except (aioredis.RedisError, OSError):
+            return "0-0"  # Redis is down: the history still tells the outcome
+
+    async def follow_turn(
+        self, conversation_id: str, turn_id: str, after: str = "0-0", poll_every: float = 1.0
+    ) -> AsyncIterator[StreamEvent | ConversationView]:
+        """Yield the live events of one turn until it ends, then the history view.
+
+        When the stream goes quiet (Redis down, events trimmed), the history is
+        checked every ``poll_every`` seconds, so a finished turn is never missed.
+        """
+        async for _id, event in self.reader.follow(
+            conversation_id, after, block_ms=int(poll_every * 1000)
+        ):
+            if event is None:
+                view = await self.history(conversation_id)
+                turn = next((t for t in view.turns if t.turn_id == turn_id), None)
+                if turn is not None and turn.status in ("done", "failed", "stopped"):
+                    yield view
+                    return
+                continue
+            if event.turn_id != turn_id:
+                continue
+            yield event
+            if event.type in TERMINAL_TYPES:
+                yield await self.history(conversation_id)
+                return

@@ -1,0 +1,1 @@
+"""Model providers: OpenAI, OpenAI-compatible servers and the demo model, streaming live."""

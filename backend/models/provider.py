@@ -1,0 +1,91 @@
+"""The model provider the worker gives the OpenAI Agents plugin.
+
+Chooses, at every model call, from the user's current settings: OpenAI (Responses
+API), an OpenAI-compatible server (Chat Completions), or the demo model. The API
+key is read here, in the worker, at call time, and goes only into the HTTP client.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import httpx
+from agents import Model, ModelProvider, OpenAIChatCompletionsModel, OpenAIResponsesModel
+from openai import AsyncOpenAI
+from temporalio.exceptions import ApplicationError
+
+from backend.keys import NO_KEYRING, KeyUnavailable, get_api_key, keyring_available
+from backend.models.streaming_model import StreamingModel
+from backend.settings import OPENAI_BASE_URL, Settings, SettingsError
+from backend.worker import resources
+
+
+class ConfigurationError(ApplicationError):
+    """Something the user must fix in settings: retrying cannot help."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, type="ConfigurationError", non_retryable=True)
+
+
+class DuraChatModelProvider(ModelProvider):
+    def __init__(self) -> None:
+        # One client per endpoint and key, so connections are reused across calls.
+        self._clients: dict[tuple[str, str, float], AsyncOpenAI] = {}
+
+    def get_model(self, model_name: str | None) -> Model:
+        res = resources.current()
+        try:
+            settings = res.settings()
+        except SettingsError as exc:
+            raise ConfigurationError(str(exc)) from None
+        base_url, key = self._endpoint(settings, res.demo_base_url)
+        client = self._client(base_url, key, settings.request_timeout_s)
+        name = settings.model_name
+        inner: Model
+        if settings.uses_responses_api:
+            inner = OpenAIResponsesModel(model=name, openai_client=client)
+        else:
+            inner = OpenAIChatCompletionsModel(model=name, openai_client=client)
+        return StreamingModel(inner, label=settings.describe(), publisher=res.publisher)
+
+    @staticmethod
+    def _endpoint(settings: Settings, demo_base_url: str | None) -> tuple[str, str]:
+        if settings.provider == "demo":
+            if not demo_base_url:
+                raise ConfigurationError("the demo model is not running in this backend")
+            return demo_base_url, "demo"
+        try:
+            key = get_api_key(settings.provider)
+        except KeyUnavailable as exc:
+            raise ConfigurationError(str(exc)) from None
+        if settings.provider == "openai":
+            if not key:
+                hint = "" if keyring_available() else f" ({NO_KEYRING})"
+                raise ConfigurationError(
+                    f"no OpenAI API key is set: add one in Settings{hint}"
+                )
+            return settings.base_url or OPENAI_BASE_URL, key
+        if not settings.base_url:
+            raise ConfigurationError("no base URL is set for the OpenAI-compatible server")
+        url = httpx.URL(settings.base_url)
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ConfigurationError(
+                f"the base URL {settings.base_url!r} is not an http(s) URL, "
+                "e.g. http://127.0.0.1:11434/v1"
+            )
+        return settings.base_url, key or "not-needed"
+
+    def _client(self, base_url: str, key: str, timeout: float) -> AsyncOpenAI:
+        fingerprint = hashlib.sha256(key.encode()).hexdigest()  # the key itself is not kept twice
+        cache_key = (base_url, fingerprint, timeout)
+        client = self._clients.get(cache_key)
+        if client is None:
+            client = AsyncOpenAI(
+                base_url=base_url,
+                api_key=key,
+                # Temporal retries (with backoff, visible in the stream); the client must not.
+                max_retries=0,
+                timeout=httpx.Timeout(timeout, connect=5.0),
+            )
+            self._clients[cache_key] = client
+        return client

@@ -1,0 +1,95 @@
+"""User settings (``<data dir>/settings.json``): provider, base URL, model, granted folder.
+
+Never a secret: API keys live in the OS keyring (see ``keys.py``). The worker
+reads this file at every model call, so a change applies to the next reply.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ValidationError
+
+from backend.paths import DataDir
+from backend.private_files import write_private
+
+Provider = Literal["demo", "openai", "openai-compatible"]
+
+DEFAULT_MODELS: dict[str, str] = {
+    "demo": "durachat-demo",
+    "openai": "gpt-4.1-mini",
+    "openai-compatible": "llama3.2",
+}
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+
+
+class SettingsError(RuntimeError):
+    """The settings file cannot be used; the message says why and what to do."""
+
+
+class Settings(BaseModel):
+    provider: Provider = "demo"
+    base_url: str | None = None  # openai-compatible only (and an OpenAI proxy if set)
+    model: str | None = None
+    granted_folder: str | None = None  # the file tools may read inside it, nowhere else
+    # Which OpenAI API to speak; "auto": Responses for OpenAI and the demo model,
+    # Chat Completions for other servers (what Ollama, vLLM, llama.cpp all speak).
+    api: Literal["auto", "responses", "chat_completions"] = "auto"
+    request_timeout_s: float = 60.0  # silence from the model longer than this is a failure
+    web_ui: bool = False
+    theme: Literal["system", "light", "dark"] = "system"
+
+    @property
+    def uses_responses_api(self) -> bool:
+        if self.api != "auto":
+            return self.api == "responses"
+        return self.provider != "openai-compatible"
+
+    @property
+    def model_name(self) -> str:
+        return self.model or DEFAULT_MODELS[self.provider]
+
+    def describe(self) -> str:
+        """How the window and CLI label the model in use."""
+        if self.provider == "demo":
+            return "demo model (offline, no API key)"
+        where = f" at {self.base_url}" if self.provider == "openai-compatible" else ""
+        return f"{self.model_name} ({self.provider}{where})"
+
+    @classmethod
+    def load(cls, path: Path) -> Settings:
+        if not path.exists():
+            return cls()
+        try:
+            return cls.model_validate(json.loads(path.read_text(encoding="utf-8")))
+        except (ValueError, ValidationError) as exc:
+            raise SettingsError(
+                f"the settings file {path} is damaged ({_first_line(exc)}); fix it or delete it "
+                "to start from the defaults (conversations are not affected)"
+            ) from None
+
+    def save(self, path: Path) -> None:
+        write_private(path, self.model_dump_json(indent=2))
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).splitlines()[0]
+
+
+def save_choices(
+    data: DataDir, provider: str | None, base_url: str | None, model: str | None
+) -> Settings:
+    """Apply ``serve --provider/--base-url/--model`` to the saved settings."""
+    settings = Settings.load(data.settings_file)
+    changes = {
+        k: v
+        for k, v in {"provider": provider, "base_url": base_url, "model": model}.items()
+        if v is not None
+    }
+    if changes:
+        data.ensure()
+        settings = Settings.model_validate({**settings.model_dump(), **changes})
+        settings.save(data.settings_file)
+    return settings

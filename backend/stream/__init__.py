@@ -1,0 +1,1 @@
+"""The live event stream: one Redis stream per conversation."""

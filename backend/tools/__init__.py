@@ -1,0 +1,1 @@
+"""The agent's tools. Each runs as a Temporal activity (see ``activities.py``)."""

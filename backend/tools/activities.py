@@ -1,0 +1,92 @@
+"""The tool activity: runs one tool call, publishes its result live, returns the outcome.
+
+A tool's own failure (bad arguments, a path outside the granted folder) is an
+outcome with ``error`` set, shown to the model and the user; only unexpected
+crashes make the activity fail and be retried by Temporal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+from pydantic import BaseModel
+from temporalio import activity
+
+from backend.stream.events import ToolResult
+from backend.tools.calculator import calculate
+from backend.tools.clock import current_time
+from backend.tools.errors import ToolError
+from backend.tools.files import list_files, read_file
+from backend.worker import resources
+from backend.worker.call_context import CALL_CONTEXT
+
+
+class ToolInvocation(BaseModel):
+    call_id: str
+    name: str
+    arguments: str  # JSON text, as the model wrote it
+
+
+class ToolOutcome(BaseModel):
+    output: str | None = None
+    error: str | None = None
+    attempt: int
+    started_at: float
+    duration_ms: float
+
+
+def _dispatch(name: str, args: dict[str, Any], granted: str | None) -> str:
+    if name == "calculator":
+        return calculate(str(args.get("expression", "")))
+    if name == "current_time":
+        return current_time(args.get("timezone"))
+    if name == "list_files":
+        return list_files(granted, str(args.get("path", ".")))
+    if name == "read_file":
+        return read_file(granted, str(args.get("path", "")))
+    raise ToolError(f"there is no tool named {name!r}")
+
+
+@activity.defn(name="durachat_tool")
+async def run_tool(call: ToolInvocation) -> ToolOutcome:
+    started = time.time()
+    t0 = time.perf_counter()
+    output: str | None = None
+    error: str | None = None
+    res = resources.current()
+    try:
+        args = json.loads(call.arguments or "{}")
+        if not isinstance(args, dict):
+            raise ToolError("the arguments are not a JSON object")
+        granted = res.settings().granted_folder
+        output = await asyncio.to_thread(_dispatch, call.name, args, granted)
+    except json.JSONDecodeError:
+        error = f"the arguments are not valid JSON: {call.arguments[:200]!r}"
+    except (ToolError, OSError) as exc:
+        error = str(exc)
+    outcome = ToolOutcome(
+        output=output,
+        error=error,
+        attempt=activity.info().attempt,
+        started_at=started,
+        duration_ms=(time.perf_counter() - t0) * 1000,
+    )
+    ctx = CALL_CONTEXT.get()
+    if ctx is not None:
+        res.publisher.publish(
+            ToolResult(
+                conversation_id=ctx.conversation_id,
+                turn_id=ctx.turn_id,
+                attempt=ctx.attempt,
+                call_id=call.call_id,
+                name=call.name,
+                output=output,
+                error=error,
+                duration_ms=outcome.duration_ms,
+            )
+        )
+        await res.publisher.flush()
+    return outcome

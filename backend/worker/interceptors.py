@@ -1,0 +1,95 @@
+"""Carrying the conversation and turn from the workflow into its activities (seed 001).
+
+Workflow side: every activity a turn schedules gets headers with the
+conversation id and turn id; model calls also get their index within the turn.
+Activity side: those headers become ``CALL_CONTEXT`` for the attempt, reset after.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio import activity, workflow
+from temporalio.api.common.v1 import Payload
+from temporalio.converter import PayloadConverter
+from temporalio.worker import (
+    ActivityInboundInterceptor,
+    ExecuteActivityInput,
+    Interceptor,
+    StartActivityInput,
+    StartLocalActivityInput,
+    WorkflowInboundInterceptor,
+    WorkflowInterceptorClassInput,
+    WorkflowOutboundInterceptor,
+)
+
+from backend.worker.call_context import (
+    CALL_CONTEXT,
+    HEADER_CALL,
+    HEADER_CONVERSATION,
+    HEADER_TURN,
+    CallContext,
+)
+from backend.workflows.turn_scope import CURRENT_TURN
+
+MODEL_ACTIVITY_PREFIX = "invoke_model_activity"
+_CONVERTER = PayloadConverter.default
+
+
+def _with_turn_headers(activity_name: str, headers: Any) -> dict[str, Payload]:
+    scope = CURRENT_TURN.get()
+    if scope is None:
+        return dict(headers)
+    call = -1
+    if activity_name.startswith(MODEL_ACTIVITY_PREFIX):
+        call = scope.model_calls
+        scope.model_calls += 1
+    return {
+        **headers,
+        HEADER_CONVERSATION: _CONVERTER.to_payload(scope.conversation_id),
+        HEADER_TURN: _CONVERTER.to_payload(scope.turn_id),
+        HEADER_CALL: _CONVERTER.to_payload(call),
+    }
+
+
+class _TurnHeadersOutbound(WorkflowOutboundInterceptor):
+    def start_activity(self, input: StartActivityInput) -> workflow.ActivityHandle[Any]:
+        input.headers = _with_turn_headers(input.activity, input.headers)
+        return super().start_activity(input)
+
+    def start_local_activity(self, input: StartLocalActivityInput) -> workflow.ActivityHandle[Any]:
+        input.headers = _with_turn_headers(input.activity, input.headers)
+        return super().start_local_activity(input)
+
+
+class _TurnHeadersInbound(WorkflowInboundInterceptor):
+    def init(self, outbound: WorkflowOutboundInterceptor) -> None:
+        super().init(_TurnHeadersOutbound(outbound))
+
+
+class _CallContextInbound(ActivityInboundInterceptor):
+    async def execute_activity(self, input: ExecuteActivityInput) -> Any:
+        headers = input.headers
+        if HEADER_TURN not in headers:
+            return await super().execute_activity(input)
+        context = CallContext(
+            conversation_id=_CONVERTER.from_payload(headers[HEADER_CONVERSATION], str),
+            turn_id=_CONVERTER.from_payload(headers[HEADER_TURN], str),
+            call=_CONVERTER.from_payload(headers[HEADER_CALL], int),
+            attempt=activity.info().attempt,
+        )
+        token = CALL_CONTEXT.set(context)
+        try:
+            return await super().execute_activity(input)
+        finally:
+            CALL_CONTEXT.reset(token)
+
+
+class TurnContextInterceptor(Interceptor):
+    def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
+        return _CallContextInbound(super().intercept_activity(next))
+
+    def workflow_interceptor_class(
+        self, input: WorkflowInterceptorClassInput
+    ) -> type[WorkflowInboundInterceptor] | None:
+        return _TurnHeadersInbound

@@ -1,0 +1,286 @@
+"""One workflow per conversation (id ``conversation-<uuid>``): signals in, queries out.
+
+Signals: ``send`` (a user message; a resent message id is ignored), ``stop`` (end
+the running turn, keeping what was said), ``rename``. Query: ``history``.
+Messages that arrive during a turn wait as queued turns, answered in order. Each
+turn runs the agent with ``Runner.run`` under the OpenAI Agents plugin: model
+calls and tools are activities, streamed live by the worker. Before the event
+history nears Temporal's limits, the workflow continues as new with its state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import is_cancelled_exception
+
+with workflow.unsafe.imports_passed_through():
+    from agents import Agent, FunctionTool, Runner, RunResult
+    from agents.items import ReasoningItem
+    from agents.tool_context import ToolContext
+
+    from backend.stream.events import TurnDone, TurnFailed, TurnStarted
+    from backend.tools.activities import ToolInvocation, ToolOutcome, run_tool
+    from backend.tools.catalog import TOOLS, ToolSpec
+    from backend.workflows.conversation_types import (
+        ConversationArgs,
+        ConversationState,
+        ConversationView,
+        ToolCallRecord,
+        Turn,
+        UserMessage,
+        title_from,
+    )
+    from backend.workflows.turn_activities import (
+        StoppedTurn,
+        collect_stopped_turn,
+        publish_turn_event,
+    )
+    from backend.workflows.turn_errors import classify
+    from backend.workflows.turn_scope import CURRENT_TURN, TurnScope
+
+INSTRUCTIONS = (
+    "You are DuraChat's assistant. Answer clearly; use Markdown and fenced code blocks. "
+    "Use the tools when they help: calculator for arithmetic, current_time for the date "
+    "and time, list_files and read_file for the folder the user granted."
+)
+MAX_AGENT_TURNS = 12
+LOCAL = timedelta(seconds=10)
+TOOL_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(milliseconds=200))
+
+
+@workflow.defn(name="Conversation")
+class ConversationWorkflow:
+    @workflow.init
+    def __init__(self, args: ConversationArgs) -> None:
+        self._state = args.state or ConversationState(
+            conversation_id=args.conversation_id, created_at=workflow.now().timestamp()
+        )
+        self._limits = args.limits
+        self._running: Turn | None = None
+        self._turn_task: asyncio.Task[RunResult] | None = None
+
+    @workflow.run
+    async def run(self, args: ConversationArgs) -> None:
+        while True:
+            await workflow.wait_condition(lambda: self._next_queued() is not None)
+            turn = self._next_queued()
+            assert turn is not None
+            await self._run_turn(turn)
+            if self._history_is_large():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                self._state.runs += 1
+                workflow.continue_as_new(
+                    ConversationArgs(
+                        conversation_id=self._state.conversation_id,
+                        state=self._state,
+                        limits=self._limits,
+                    )
+                )
+
+    # -- signals and queries -----------------------------------------------------------
+
+    @workflow.signal
+    def send(self, message: UserMessage) -> None:
+        if any(t.turn_id == message.message_id for t in self._state.turns):
+            return  # a resent message: already applied once
+        self._state.turns.append(
+            Turn(
+                turn_id=message.message_id,
+                user_text=message.text,
+                queued_at=workflow.now().timestamp(),
+            )
+        )
+        if not self._state.title:
+            self._state.title = title_from(message.text)
+
+    @workflow.signal
+    def stop(self, turn_id: str | None = None) -> None:
+        running = self._running
+        if running is None or (turn_id and turn_id != running.turn_id):
+            return
+        if self._turn_task and not self._turn_task.done():
+            self._turn_task.cancel()
+
+    @workflow.signal
+    def rename(self, title: str) -> None:
+        title = " ".join(title.split())
+        if title:
+            self._state.title = title
+            self._state.title_is_custom = True
+
+    @workflow.query
+    def history(self) -> ConversationView:
+        turns = self._state.turns
+        updated = max(
+            [t.ended_at or t.started_at or t.queued_at for t in turns] or [self._state.created_at]
+        )
+        return ConversationView(
+            conversation_id=self._state.conversation_id,
+            title=self._state.title or "New conversation",
+            created_at=self._state.created_at,
+            updated_at=updated,
+            running_turn_id=self._running.turn_id if self._running else None,
+            turns=turns,
+            runs=self._state.runs,
+        )
+
+    # -- a turn ------------------------------------------------------------------------
+
+    def _next_queued(self) -> Turn | None:
+        return next((t for t in self._state.turns if t.status == "queued"), None)
+
+    async def _run_turn(self, turn: Turn) -> None:
+        conv = self._state.conversation_id
+        turn.status = "running"
+        turn.started_at = workflow.now().timestamp()
+        self._running = turn
+        announce = workflow.start_local_activity(
+            publish_turn_event,
+            TurnStarted(conversation_id=conv, turn_id=turn.turn_id, text=turn.user_text, ts=0),
+            start_to_close_timeout=LOCAL,
+        )
+        user_item: dict[str, Any] = {"role": "user", "content": turn.user_text}
+        CURRENT_TURN.set(TurnScope(conversation_id=conv, turn_id=turn.turn_id))
+        self._turn_task = asyncio.create_task(
+            Runner.run(
+                self._agent(turn),
+                [*self._state.items, user_item],
+                max_turns=MAX_AGENT_TURNS,
+            )
+        )
+        try:
+            result = await self._turn_task
+        except BaseException as exc:
+            if isinstance(exc, asyncio.CancelledError) or is_cancelled_exception(exc):
+                await self._end_stopped(turn, user_item)
+            else:
+                await self._end_failed(turn, exc)
+        else:
+            await self._end_done(turn, result)
+        finally:
+            CURRENT_TURN.set(None)
+            self._running = None
+            self._turn_task = None
+            turn.ended_at = workflow.now().timestamp()
+            for call in turn.tool_calls:  # a tool cut off by Stop
+                if call.status == "running":
+                    call.status, call.error = "error", "stopped"
+            await announce
+
+    async def _end_done(self, turn: Turn, result: RunResult) -> None:
+        turn.status = "done"
+        turn.reply = str(result.final_output or "")
+        turn.reasoning = "\n\n".join(
+            summary.text
+            for item in result.new_items
+            if isinstance(item, ReasoningItem)
+            for summary in (item.raw_item.summary or [])
+        )
+        usage = result.context_wrapper.usage
+        turn.input_tokens, turn.output_tokens = usage.input_tokens, usage.output_tokens
+        # Plain JSON dicts: see ConversationState.items.
+        self._state.items = json.loads(json.dumps(result.to_input_list(), default=_plain))
+        await workflow.execute_local_activity(
+            publish_turn_event,
+            TurnDone(
+                conversation_id=self._state.conversation_id,
+                turn_id=turn.turn_id,
+                input_tokens=turn.input_tokens,
+                output_tokens=turn.output_tokens,
+                ts=0,
+            ),
+            start_to_close_timeout=LOCAL,
+        )
+
+    async def _end_stopped(self, turn: Turn, user_item: dict[str, Any]) -> None:
+        turn.status = "stopped"
+        turn.reply = await workflow.execute_local_activity(
+            collect_stopped_turn,
+            StoppedTurn(conversation_id=self._state.conversation_id, turn_id=turn.turn_id),
+            start_to_close_timeout=LOCAL,
+        )
+        # The model sees what the user saw, so the next turn can refer to it.
+        self._state.items.append(user_item)
+        if turn.reply:
+            self._state.items.append({"role": "assistant", "content": turn.reply})
+
+    async def _end_failed(self, turn: Turn, exc: BaseException) -> None:
+        turn.status = "failed"
+        turn.error = classify(exc)
+        workflow.logger.warning("turn %s failed: %s", turn.turn_id, turn.error.message)
+        await workflow.execute_local_activity(
+            publish_turn_event,
+            TurnFailed(
+                conversation_id=self._state.conversation_id,
+                turn_id=turn.turn_id,
+                kind=turn.error.kind,
+                message=turn.error.message,
+                retryable=turn.error.retryable,
+                ts=0,
+            ),
+            start_to_close_timeout=LOCAL,
+        )
+
+    # -- the agent and its tools ---------------------------------------------------------
+
+    def _agent(self, turn: Turn) -> Agent[Any]:
+        return Agent(
+            name="DuraChat",
+            instructions=INSTRUCTIONS,
+            model="durachat",  # a label: the worker's provider picks the real model
+            tools=[self._tool(spec, turn) for spec in TOOLS],
+        )
+
+    def _tool(self, spec: ToolSpec, turn: Turn) -> FunctionTool:
+        async def invoke(ctx: ToolContext[Any], arguments: str) -> str:
+            record = ToolCallRecord(
+                call_id=ctx.tool_call_id,
+                name=spec.name,
+                arguments=arguments,
+                started_at=workflow.now().timestamp(),
+            )
+            turn.tool_calls.append(record)
+            outcome: ToolOutcome = await workflow.execute_activity(
+                run_tool,
+                ToolInvocation(call_id=ctx.tool_call_id, name=spec.name, arguments=arguments),
+                start_to_close_timeout=timedelta(seconds=60),
+                retry_policy=TOOL_RETRY,
+                summary=spec.name,
+            )
+            record.output, record.error = outcome.output, outcome.error
+            record.attempts = outcome.attempt
+            record.duration_ms = outcome.duration_ms
+            record.ended_at = workflow.now().timestamp()
+            record.status = "error" if outcome.error else "done"
+            return outcome.output if outcome.error is None else f"Error: {outcome.error}"
+
+        return FunctionTool(
+            name=spec.name,
+            description=spec.description,
+            params_json_schema=spec.parameters,
+            on_invoke_tool=invoke,
+            strict_json_schema=False,
+        )
+
+    def _history_is_large(self) -> bool:
+        info = workflow.info()
+        return (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() >= self._limits.max_events
+            or info.get_current_history_size() >= self._limits.max_bytes
+        )
+
+
+def _plain(value: Any) -> Any:
+    """json.dumps fallback for the SDK's item objects (pydantic models, iterators)."""
+    if hasattr(value, "model_dump"):
+        return value.model_dump(exclude_unset=True)
+    if hasattr(value, "__iter__"):
+        return list(value)
+    raise TypeError(f"cannot store {type(value).__name__} in the conversation state")
