@@ -58,13 +58,16 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true")
 
     serve.add_argument(
-        "--provider", choices=["demo", "openai", "openai-compatible"],
+        "--provider",
+        choices=["demo", "openai", "openai-compatible"],
         help="which model to use (saved in settings)",
     )
     serve.add_argument("--base-url", metavar="URL", help="an OpenAI-compatible server's URL")
     serve.add_argument("--model", metavar="NAME", help="the model name (saved in settings)")
     serve.add_argument(
-        "--demo-tokens-per-second", type=float, metavar="N",
+        "--demo-tokens-per-second",
+        type=float,
+        metavar="N",
         help="the demo model's pacing (0: as fast as possible)",
     )
 

@@ -86,14 +86,17 @@ class _PlainPrinter:
             print(f"\n[tool {e.name} {e.arguments}]", file=self.err, flush=True)
         elif isinstance(e, ToolResult):
             result = e.output if e.error is None else f"error: {e.error}"
-            print(f"[tool {e.name} -> {_short(result)} ({e.duration_ms:.0f} ms)]", file=self.err,
-                  flush=True)
+            print(
+                f"[tool {e.name} -> {_short(result)} ({e.duration_ms:.0f} ms)]",
+                file=self.err,
+                flush=True,
+            )
 
     def _text(self, call: int, attempt_text: str) -> None:
         self.attempt_text[call] = attempt_text
         shown = self.shown.get(call, "")
         if attempt_text.startswith(shown):
-            self.out.write(attempt_text[len(shown):])
+            self.out.write(attempt_text[len(shown) :])
         elif not shown.startswith(attempt_text):
             print("\n[the retried reply differs; it starts over]", file=self.err, flush=True)
             self.out.write(attempt_text)
@@ -107,8 +110,9 @@ class _PlainPrinter:
         printed = "".join(self.shown.values())
         if turn.reply and not printed.endswith(turn.reply):
             # The live stream missed some of it (Redis down): the history has it all.
-            self.out.write(turn.reply[len(printed):] if turn.reply.startswith(printed)
-                           else turn.reply)
+            self.out.write(
+                turn.reply[len(printed) :] if turn.reply.startswith(printed) else turn.reply
+            )
         self.out.write("\n")
         self.out.flush()
 
@@ -123,14 +127,23 @@ async def send_command(data: DataDir, text: str, conversation_id: str | None, as
     async with backend_client(data) as client:
         sent = await client.send(text, conversation_id)
         if as_json:
-            print(json.dumps({"type": "sent", "conversation_id": sent.conversation_id,
-                              "message_id": sent.message_id}), flush=True)
+            print(
+                json.dumps(
+                    {
+                        "type": "sent",
+                        "conversation_id": sent.conversation_id,
+                        "message_id": sent.message_id,
+                    }
+                ),
+                flush=True,
+            )
         else:
             print(f"conversation: {sent.conversation_id}", file=err, flush=True)
         printer = _PlainPrinter(out, err)
         final: ConversationView | None = None
-        async for item in client.follow_turn(sent.conversation_id, sent.message_id,
-                                             sent.stream_after):
+        async for item in client.follow_turn(
+            sent.conversation_id, sent.message_id, sent.stream_after
+        ):
             if isinstance(item, ConversationView):
                 final = item
             elif as_json:
@@ -140,8 +153,17 @@ async def send_command(data: DataDir, text: str, conversation_id: str | None, as
         assert final is not None
         turn = next(t for t in final.turns if t.turn_id == sent.message_id)
         if as_json:
-            print(json.dumps({"type": "result", "status": turn.status, "reply": turn.reply,
-                              "conversation_id": sent.conversation_id}), flush=True)
+            print(
+                json.dumps(
+                    {
+                        "type": "result",
+                        "status": turn.status,
+                        "reply": turn.reply,
+                        "conversation_id": sent.conversation_id,
+                    }
+                ),
+                flush=True,
+            )
         else:
             printer.finish(final, sent.message_id)
         if turn.status == "failed" and turn.error:
@@ -190,4 +212,3 @@ def run_chat_command(coro: Coroutine[Any, Any, int]) -> int:
     except (BackendFailed, ChildFailed) as exc:
         print(f"durachat: the backend could not start: {exc}", file=sys.stderr)
         return 1
-

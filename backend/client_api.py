@@ -146,7 +146,9 @@ class DuraChatClient:
         ]
         views = await asyncio.gather(*(self._view_or_none(i) for i in dict.fromkeys(ids)))
         summaries = [
-            ConversationSummary(v.conversation_id, v.title, v.updated_at, v.running_turn_id is not None)
+            ConversationSummary(
+                v.conversation_id, v.title, v.updated_at, v.running_turn_id is not None
+            )
             for v in views
             if v is not None
         ]

@@ -46,7 +46,9 @@ class DuraChatModelProvider(ModelProvider):
             inner = OpenAIResponsesModel(model=name, openai_client=client)
         else:
             inner = OpenAIChatCompletionsModel(model=name, openai_client=client)
-        return StreamingModel(inner, label=settings.describe(), publisher=res.publisher)
+        return StreamingModel(
+            inner, label=settings.describe(), endpoint=base_url, publisher=res.publisher
+        )
 
     @staticmethod
     def _endpoint(settings: Settings, demo_base_url: str | None) -> tuple[str, str]:
@@ -61,9 +63,7 @@ class DuraChatModelProvider(ModelProvider):
         if settings.provider == "openai":
             if not key:
                 hint = "" if keyring_available() else f" ({NO_KEYRING})"
-                raise ConfigurationError(
-                    f"no OpenAI API key is set: add one in Settings{hint}"
-                )
+                raise ConfigurationError(f"no OpenAI API key is set: add one in Settings{hint}")
             return settings.base_url or OPENAI_BASE_URL, key
         if not settings.base_url:
             raise ConfigurationError("no base URL is set for the OpenAI-compatible server")

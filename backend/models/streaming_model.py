@@ -13,7 +13,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
+import openai
 from agents import Model, ModelResponse, Usage
+from temporalio.exceptions import ApplicationError
 
 from backend.stream.events import (
     AttemptStarted,
@@ -32,9 +35,10 @@ _REASONING_DELTAS = frozenset(
 
 
 class StreamingModel(Model):
-    def __init__(self, inner: Model, label: str, publisher: EventPublisher) -> None:
+    def __init__(self, inner: Model, label: str, endpoint: str, publisher: EventPublisher) -> None:
         self._inner = inner
         self._label = label
+        self._endpoint = endpoint
         self._publisher = publisher
 
     async def get_response(self, *args: Any, **kwargs: Any) -> ModelResponse:
@@ -43,6 +47,24 @@ class StreamingModel(Model):
         if ctx is not None:
             publish(AttemptStarted, model=self._label, retry=ctx.attempt > 1)
         text_parts: list[str] = []
+        try:
+            completed = await self._stream(publish, text_parts, *args, **kwargs)
+        except (openai.APIConnectionError, httpx.TransportError) as exc:
+            if isinstance(exc, openai.APITimeoutError):
+                raise  # the plugin and the turn's error say "did not answer in time"
+            # Retryable; the message names the server so the user can fix a wrong URL.
+            raise ApplicationError(
+                f"could not reach {self._endpoint}: {exc}", type="Unreachable"
+            ) from exc
+        publish(MessageDone, text="".join(text_parts))
+        await self._publisher.flush()
+        return ModelResponse(
+            output=completed.output,
+            usage=_usage(completed),
+            response_id=completed.id,
+        )
+
+    async def _stream(self, publish: Any, text_parts: list[str], *args: Any, **kwargs: Any) -> Any:
         completed = None
         async for event in self._inner.stream_response(*args, **kwargs):
             kind = event.type
@@ -57,14 +79,11 @@ class StreamingModel(Model):
             elif kind == "response.completed":
                 completed = event.response
         if completed is None:
-            raise RuntimeError("the model's stream ended without a completed response")
-        publish(MessageDone, text="".join(text_parts))
-        await self._publisher.flush()
-        return ModelResponse(
-            output=completed.output,
-            usage=_usage(completed),
-            response_id=completed.id,
-        )
+            raise ApplicationError(
+                f"the stream from {self._endpoint} ended before the reply was complete",
+                type="IncompleteStream",
+            )
+        return completed
 
     def stream_response(self, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
         return self._inner.stream_response(*args, **kwargs)

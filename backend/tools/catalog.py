@@ -43,8 +43,9 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         "list_files",
         "List the files and folders at a path inside the folder the user granted.",
-        _object({"path": {"type": "string", "description": "relative path, '.' for the top"}},
-                ["path"]),
+        _object(
+            {"path": {"type": "string", "description": "relative path, '.' for the top"}}, ["path"]
+        ),
     ),
     ToolSpec(
         "read_file",

@@ -29,8 +29,10 @@ def list_files(granted: str | None, path: str = ".") -> str:
     if not folder.is_dir():
         raise ToolError(f"{path!r} is not a folder")
     entries = sorted(folder.iterdir(), key=lambda p: (not p.is_dir(), p.name.lower()))
-    lines = [f"{e.name}/" if e.is_dir() else f"{e.name} ({e.stat().st_size} bytes)"
-             for e in entries[:MAX_ENTRIES]]
+    lines = [
+        f"{e.name}/" if e.is_dir() else f"{e.name} ({e.stat().st_size} bytes)"
+        for e in entries[:MAX_ENTRIES]
+    ]
     if len(entries) > MAX_ENTRIES:
         lines.append(f"... and {len(entries) - MAX_ENTRIES} more")
     return "\n".join(lines) if lines else "(empty folder)"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from agents import Agent, FunctionTool, Runner, RunResult
     from agents.items import ReasoningItem
     from agents.tool_context import ToolContext
+    from pydantic import BaseModel
 
     from backend.stream.events import TurnDone, TurnFailed, TurnStarted
     from backend.tools.activities import ToolInvocation, ToolOutcome, run_tool
@@ -78,7 +79,7 @@ class ConversationWorkflow:
                 workflow.continue_as_new(
                     ConversationArgs(
                         conversation_id=self._state.conversation_id,
-                        state=self._state,
+                        state=_all_fields_set(self._state),
                         limits=self._limits,
                     )
                 )
@@ -126,7 +127,7 @@ class ConversationWorkflow:
             created_at=self._state.created_at,
             updated_at=updated,
             running_turn_id=self._running.turn_id if self._running else None,
-            turns=turns,
+            turns=[_all_fields_set(t) for t in turns],
             runs=self._state.runs,
         )
 
@@ -275,6 +276,19 @@ class ConversationWorkflow:
             or info.get_current_history_length() >= self._limits.max_events
             or info.get_current_history_size() >= self._limits.max_bytes
         )
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _all_fields_set(model: M) -> M:
+    """A copy whose every field counts as set.
+
+    The plugin's converter leaves out fields that were never *assigned*; a list
+    filled in place (turns, tool calls) would silently vanish from a query or a
+    continue-as-new without this.
+    """
+    return type(model).model_validate(model.model_dump())
 
 
 def _plain(value: Any) -> Any:

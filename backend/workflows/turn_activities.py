@@ -41,8 +41,9 @@ async def collect_stopped_turn(stopped: StoppedTurn) -> str:
         activity.logger.warning("could not read the stopped turn's text: %s", exc)
     partial = assembled.text
     res.publisher.publish(
-        TurnCancelled(conversation_id=stopped.conversation_id, turn_id=stopped.turn_id,
-                      partial=partial)
+        TurnCancelled(
+            conversation_id=stopped.conversation_id, turn_id=stopped.turn_id, partial=partial
+        )
     )
     await res.publisher.flush()
     return partial

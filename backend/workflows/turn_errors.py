@@ -26,16 +26,20 @@ def classify(exc: BaseException) -> TurnError:
     while node is not None and len(chain) < 10:
         chain.append(node)
         node = node.cause if isinstance(node, FailureError) else node.__cause__
-    for link in reversed(chain):  # the innermost known cause says the most
+    # Any link that says "do not retry" decides: the plugin wraps a 401 in one.
+    final = any(isinstance(link, ApplicationError) and link.non_retryable for link in chain)
+    for link in chain:  # the outermost known kind: ours wrap the SDK's with more context
         if isinstance(link, ApplicationError) and link.type in _KINDS:
             kind, lead = _KINDS[link.type]
             detail = link.message
             message = f"{lead}: {detail}" if lead and detail else (lead or detail)
-            return TurnError(kind=kind, message=message, retryable=not link.non_retryable)
+            return TurnError(kind=kind, message=message, retryable=not final)
     for link in reversed(chain):
         if isinstance(link, FailureError) and "timed out" in str(link).lower():
-            return TurnError(kind="timeout", message="the model did not answer in time",
-                             retryable=True)
+            return TurnError(
+                kind="timeout", message="the model did not answer in time", retryable=True
+            )
     innermost = chain[-1]
-    return TurnError(kind="error", message=str(innermost) or type(innermost).__name__,
-                     retryable=True)
+    return TurnError(
+        kind="error", message=str(innermost) or type(innermost).__name__, retryable=not final
+    )

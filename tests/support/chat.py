@@ -1,0 +1,72 @@
+"""Driving conversations from tests through the same client API the window uses."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from backend.client_api import DuraChatClient
+from backend.paths import DataDir
+from backend.stream.events import StreamEvent
+from backend.stream.turn_text import TurnText
+from backend.workflows.conversation_types import ConversationView, Turn
+
+T = TypeVar("T")
+
+
+def with_client(
+    data_dir: Path, fn: Callable[[DuraChatClient], Awaitable[T]], timeout: float = 90
+) -> T:
+    async def main() -> T:
+        client = await DuraChatClient.connect(DataDir(data_dir))
+        try:
+            return await asyncio.wait_for(fn(client), timeout)
+        finally:
+            await client.close()
+
+    return asyncio.run(main())
+
+
+@dataclass
+class TurnRecording:
+    conversation_id: str
+    turn_id: str
+    events: list[StreamEvent] = field(default_factory=list)
+    view: ConversationView | None = None
+
+    @property
+    def turn(self) -> Turn:
+        assert self.view is not None
+        return next(t for t in self.view.turns if t.turn_id == self.turn_id)
+
+    def of_type(self, kind: str) -> list[Any]:
+        return [e for e in self.events if e.type == kind]
+
+    def rebuilt(self) -> TurnText:
+        text = TurnText()
+        for event in self.events:
+            text.apply(event)
+        return text
+
+
+async def record_turn(
+    client: DuraChatClient,
+    text: str,
+    conversation_id: str | None = None,
+    message_id: str | None = None,
+    on_event: Callable[[StreamEvent], Awaitable[None]] | None = None,
+) -> TurnRecording:
+    """Send ``text`` and record every live event of its turn, then the history."""
+    sent = await client.send(text, conversation_id, message_id)
+    rec = TurnRecording(sent.conversation_id, sent.message_id)
+    async for item in client.follow_turn(sent.conversation_id, sent.message_id, sent.stream_after):
+        if isinstance(item, ConversationView):
+            rec.view = item
+        else:
+            rec.events.append(item)
+            if on_event:
+                await on_event(item)
+    return rec

@@ -1,0 +1,42 @@
+"""A keyring backend for tests that spans processes: a JSON file named by an env var.
+
+Stands in for the OS keyring where a test needs the worker (a child process) to
+read a key the test stored. The file lives outside the data dir, like a real
+keyring's store would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from keyring.backend import KeyringBackend
+from keyring.errors import PasswordDeleteError
+
+ENV = "DURACHAT_TEST_KEYRING_FILE"
+
+
+class FileKeyring(KeyringBackend):
+    priority = 1  # type: ignore[assignment]
+
+    def _path(self) -> Path:
+        return Path(os.environ[ENV])
+
+    def _load(self) -> dict[str, str]:
+        path = self._path()
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self._load().get(f"{service}/{username}")
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        data = self._load()
+        data[f"{service}/{username}"] = password
+        self._path().write_text(json.dumps(data))
+
+    def delete_password(self, service: str, username: str) -> None:
+        data = self._load()
+        if data.pop(f"{service}/{username}", None) is None:
+            raise PasswordDeleteError(username)
+        self._path().write_text(json.dumps(data))
