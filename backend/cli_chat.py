@@ -103,7 +103,7 @@ class _PlainPrinter:
         else:
             return
         self.out.flush()
-        self.shown[call] = attempt_text if attempt_text.startswith(shown) else attempt_text
+        self.shown[call] = attempt_text
 
     def finish(self, view: ConversationView, turn_id: str) -> None:
         turn = next(t for t in view.turns if t.turn_id == turn_id)

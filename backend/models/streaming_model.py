@@ -2,10 +2,11 @@
 the complete response to Temporal (the pattern of seed 001).
 
 Runs inside the plugin's model activity, whose own heartbeats (every half
-heartbeat timeout) are how a Stop reaches a call that is still streaming. The first event of every attempt is
-``attempt_started``; on a retry it says so, and subscribers drop what the failed
-attempt had shown, so text is never duplicated. Publishing never fails or slows
-the call: the returned ModelResponse, recorded by Temporal, is the truth.
+heartbeat timeout) are how a Stop reaches a call that is still streaming. The
+first event of every attempt is ``attempt_started``; on a retry it says so, and
+subscribers drop what the failed attempt had shown, so text is never duplicated.
+Publishing never fails or slows the call: the returned ModelResponse, recorded
+by Temporal, is the truth.
 """
 
 from __future__ import annotations

@@ -45,7 +45,7 @@ def calculate(expression: str) -> str:
     if len(expression) > MAX_LENGTH:
         raise ToolError(f"the expression is longer than {MAX_LENGTH} characters")
     try:
-        tree = ast.parse(expression.replace("^", "**").replace("×", "*"), mode="eval")
+        tree = ast.parse(expression.replace("^", "**").replace("\u00d7", "*"), mode="eval")
     except SyntaxError:
         raise ToolError(f"not an arithmetic expression: {expression!r}") from None
     try:
