@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import statistics
 import tempfile
@@ -68,7 +69,7 @@ async def throughput(client: DuraChatClient, tokens: int) -> dict[str, float | i
         "events_per_s": round(len(texts) / (last - first), 1) if last > first else 0.0,
         "lost": lost,
         "duplicated": max(0, len(texts) - len(expected)),
-        "seq_gap_free": all(b == a + 1 for a, b in zip(seqs, seqs[1:], strict=False)),
+        "seq_gap_free": all(b == a + 1 for a, b in itertools.pairwise(seqs)),
     }
 
 
