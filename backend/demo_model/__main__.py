@@ -1,0 +1,3 @@
+from backend.demo_model.cli import main
+
+raise SystemExit(main())
