@@ -11,7 +11,7 @@ from tests.support.backend_checks import assert_backend_works
 from tests.support.serve_process import ServeProcess, alive, wait_until
 
 
-@pytest.mark.parametrize("child", ["worker", "redis", "temporal"])
+@pytest.mark.parametrize("child", ["worker", "redis", "temporal", "demo-model"])
 def test_killed_child_is_restarted(serve: ServeProcess, child: str) -> None:
     serve.start()
     before = serve.child_pids()

@@ -23,8 +23,8 @@ def test_serve_uses_existing_servers(serve: ServeProcess, tmp_path: Path) -> Non
         ready = second.start()
         assert ready["temporal"] == first["temporal"]
         assert ready["redis"] == first["redis"]
-        # Only a worker of its own: the servers belong to the first backend.
-        assert set(second.runtime()["children"]) == {"worker"}
+        # Only a worker and a demo model of its own: the servers belong to the first backend.
+        assert set(second.runtime()["children"]) == {"worker", "demo-model"}
         assert_backend_works(second)
         assert second.terminate() == 0
     finally:

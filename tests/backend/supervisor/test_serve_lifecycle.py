@@ -33,7 +33,7 @@ def test_ready_line_runtime_file_and_loopback_only(serve: ServeProcess, data_dir
     runtime = serve.runtime()
     assert runtime["temporal"] == ready["temporal"]
     assert f"{runtime['redis_host']}:{runtime['redis_port']}" == ready["redis"]
-    assert set(runtime["children"]) == {"temporal", "redis", "worker"}
+    assert set(runtime["children"]) == {"temporal", "redis", "worker", "demo-model"}
     password = runtime["redis_password"]
     assert password and password not in json.dumps(ready)
 
