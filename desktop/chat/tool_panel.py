@@ -1,0 +1,91 @@
+"""The dockable side panel: every tool call of the conversation, in full."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFontDatabase
+from PySide6.QtWidgets import QListWidget, QListWidgetItem, QPlainTextEdit, QSplitter, QWidget
+
+from desktop.chat.transcript_model import ToolCallItem, TranscriptModel
+
+
+def pretty(text: str | None) -> str:
+    if text is None:
+        return ""
+    try:
+        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+    except (ValueError, TypeError):
+        return text
+
+
+def _when(ts: float | None) -> str:
+    return datetime.fromtimestamp(ts).strftime("%H:%M:%S.%f")[:-3] if ts else "—"
+
+
+def describe(call: ToolCallItem) -> str:
+    lines = [
+        f"{call.name}  [{call.status}]",
+        f"call id:  {call.call_id}",
+        f"started:  {_when(call.started_at)}",
+        f"ended:    {_when(call.ended_at)}",
+        "duration: " + (f"{call.duration_ms:.0f} ms" if call.duration_ms is not None else "—"),
+        f"attempts: {call.attempts}",
+        "",
+        "Arguments:",
+        pretty(call.arguments),
+        "",
+        "Result:",
+        pretty(call.output) if call.output is not None else "—",
+    ]
+    if call.error:
+        lines += ["", "Error:", call.error]
+    return "\n".join(lines)
+
+
+class ToolPanel(QSplitter):
+    def __init__(self, model: TranscriptModel, parent: QWidget | None = None) -> None:
+        super().__init__(Qt.Orientation.Vertical, parent)
+        self.model = model
+        self.calls = QListWidget()
+        self.details = QPlainTextEdit()
+        self.details.setReadOnly(True)
+        self.details.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.addWidget(self.calls)
+        self.addWidget(self.details)
+        self.setStretchFactor(1, 3)
+        self.calls.currentItemChanged.connect(lambda *_: self.show_selected())
+        model.tool_calls_changed.connect(self.refresh)
+
+    def refresh(self) -> None:
+        selected = self.selected_call_id()
+        self.calls.blockSignals(True)
+        self.calls.clear()
+        for call in self.model.all_tool_calls():
+            item = QListWidgetItem(f"{call.name} — {call.status}")
+            item.setData(Qt.ItemDataRole.UserRole, call.call_id)
+            self.calls.addItem(item)
+            if call.call_id == selected:
+                self.calls.setCurrentItem(item)
+        self.calls.blockSignals(False)
+        if self.calls.currentItem() is None and self.calls.count():
+            self.calls.setCurrentRow(self.calls.count() - 1)
+        else:
+            self.show_selected()
+
+    def selected_call_id(self) -> str | None:
+        item = self.calls.currentItem()
+        return item.data(Qt.ItemDataRole.UserRole) if item else None
+
+    def select(self, call_id: str) -> None:
+        for row in range(self.calls.count()):
+            if self.calls.item(row).data(Qt.ItemDataRole.UserRole) == call_id:
+                self.calls.setCurrentRow(row)
+                return
+
+    def show_selected(self) -> None:
+        call_id = self.selected_call_id()
+        call = self.model.tool_call(call_id) if call_id else None
+        self.details.setPlainText(describe(call) if call else "")

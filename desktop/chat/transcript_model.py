@@ -1,0 +1,226 @@
+"""One conversation's turns, observable and free of widgets.
+
+Built from the durable ``ConversationView``, then kept current by the live
+events of the turns being generated. Changes are collected per turn and
+announced at most once a frame (``turns_changed``), so a fast stream never
+floods the UI with repaints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from backend.stream.events import StreamEvent
+from backend.stream.turn_text import TurnText
+from backend.workflows.conversation_types import ConversationView, Turn
+
+FRAME_MS = 16  # ~60 Hz
+
+
+@dataclass
+class ToolCallItem:
+    call_id: str
+    name: str
+    arguments: str
+    status: str = "running"  # running / done / error
+    output: str | None = None
+    error: str | None = None
+    started_at: float | None = None
+    ended_at: float | None = None
+    duration_ms: float | None = None
+    attempts: int = 0
+
+
+@dataclass
+class TurnItem:
+    turn_id: str
+    user_text: str
+    status: str = "queued"  # queued / running / done / failed / stopped
+    reply: str = ""
+    reasoning: str = ""
+    tool_calls: dict[str, ToolCallItem] = field(default_factory=dict)
+    error: str | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    live: TurnText = field(default_factory=TurnText)
+
+    @classmethod
+    def from_turn(cls, turn: Turn) -> TurnItem:
+        item = cls(turn.turn_id, turn.user_text)
+        item.update_from(turn)
+        return item
+
+    def update_from(self, turn: Turn) -> None:
+        """Take the durable truth for this turn."""
+        self.user_text = turn.user_text
+        self.status = turn.status
+        self.reply = turn.reply
+        self.reasoning = turn.reasoning
+        self.error = f"{turn.error.kind}: {turn.error.message}" if turn.error else None
+        self.input_tokens, self.output_tokens = turn.input_tokens, turn.output_tokens
+        self.tool_calls = {
+            r.call_id: ToolCallItem(
+                r.call_id,
+                r.name,
+                r.arguments,
+                r.status,
+                r.output,
+                r.error,
+                r.started_at,
+                r.ended_at,
+                r.duration_ms,
+                r.attempts,
+            )
+            for r in turn.tool_calls
+        }
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("done", "failed", "stopped")
+
+
+class TranscriptModel(QObject):
+    reset = Signal()  # a different conversation (or a fresh one): rebuild everything
+    turns_changed = Signal(list)  # ids of the turns that changed since the last frame
+    tool_calls_changed = Signal()
+
+    def __init__(self, parent: QObject | None = None, frame_ms: int = FRAME_MS) -> None:
+        super().__init__(parent)
+        self.conversation_id: str | None = None
+        self.title = ""
+        self.turns: dict[str, TurnItem] = {}
+        self._dirty: dict[str, None] = {}
+        self._tools_dirty = False
+        self.flushes = 0  # how many coalesced updates were announced (for tests)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(frame_ms)
+        self._timer.timeout.connect(self.flush)
+
+    # -- whole conversations -------------------------------------------------------------
+
+    def clear(self, conversation_id: str | None = None) -> None:
+        self.conversation_id = conversation_id
+        self.title = ""
+        self.turns = {}
+        self._dirty.clear()
+        self.reset.emit()
+        self.tool_calls_changed.emit()
+
+    def load(self, view: ConversationView) -> None:
+        if view.conversation_id != self.conversation_id:
+            self.clear(view.conversation_id)
+        self.apply_view(view)
+
+    def apply_view(self, view: ConversationView) -> None:
+        """Bring every turn to its durable state (after a turn ended, or on load)."""
+        if view.conversation_id != self.conversation_id:
+            return
+        self.title = view.title
+        for turn in view.turns:
+            item = self.turns.get(turn.turn_id)
+            if item is None:
+                self.turns[turn.turn_id] = TurnItem.from_turn(turn)
+            elif turn.status == "running" and not item.finished:
+                # The live events are ahead of the durable state while a turn runs.
+                item.status = "running"
+            else:
+                item.update_from(turn)
+            self._mark(turn.turn_id, tools=bool(turn.tool_calls))
+
+    def add_pending(self, turn_id: str, text: str) -> None:
+        """The user's message, shown at once, before the backend has it."""
+        if turn_id not in self.turns:
+            self.turns[turn_id] = TurnItem(turn_id, text)
+            self._mark(turn_id)
+
+    def restart_live(self, turn_id: str) -> None:
+        """Live events for this turn will be replayed from its start."""
+        item = self.turns.get(turn_id)
+        if item is not None:
+            item.live = TurnText()
+
+    # -- live events ---------------------------------------------------------------------
+
+    def apply_event(self, event: StreamEvent) -> None:
+        if event.conversation_id != self.conversation_id:
+            return
+        item = self.turns.get(event.turn_id)
+        if item is None:
+            item = self.turns[event.turn_id] = TurnItem(
+                event.turn_id, getattr(event, "text", "") if event.type == "turn_started" else ""
+            )
+        tools = False
+        match event.type:
+            case "turn_started":
+                item.user_text = event.text or item.user_text
+                if not item.finished:
+                    item.status = "running"
+            case "attempt_started" | "text_delta" | "reasoning_delta" | "message_done":
+                if not item.live.apply(event):
+                    return
+                if item.finished:
+                    return  # the durable state is already here
+                item.status = "running"
+                item.reply = item.live.text
+                item.reasoning = item.live.reasoning
+            case "tool_call":
+                call = item.tool_calls.get(event.call_id)
+                if call is None:
+                    item.tool_calls[event.call_id] = ToolCallItem(
+                        event.call_id, event.name, event.arguments, started_at=event.ts
+                    )
+                call = item.tool_calls[event.call_id]
+                call.attempts = max(call.attempts, event.attempt)
+                tools = True
+            case "tool_result":
+                call = item.tool_calls.setdefault(
+                    event.call_id, ToolCallItem(event.call_id, event.name, "")
+                )
+                call.status = "error" if event.error else "done"
+                call.output, call.error = event.output, event.error
+                call.duration_ms, call.ended_at = event.duration_ms, event.ts
+                call.attempts = max(call.attempts, event.attempt)
+                tools = True
+            case "turn_done":
+                item.status = "done"
+                item.input_tokens, item.output_tokens = event.input_tokens, event.output_tokens
+            case "turn_failed":
+                item.status = "failed"
+                item.error = f"{event.kind}: {event.message}"
+            case "turn_cancelled":
+                item.status = "stopped"
+                item.reply = event.partial or item.reply
+        self._mark(event.turn_id, tools)
+
+    # -- coalescing ----------------------------------------------------------------------
+
+    def _mark(self, turn_id: str, tools: bool = False) -> None:
+        self._dirty[turn_id] = None
+        self._tools_dirty |= tools
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def flush(self) -> None:
+        self._timer.stop()
+        dirty, self._dirty = list(self._dirty), {}
+        if dirty:
+            self.flushes += 1
+            self.turns_changed.emit(dirty)
+        if self._tools_dirty:
+            self._tools_dirty = False
+            self.tool_calls_changed.emit()
+
+    # -- queries -------------------------------------------------------------------------
+
+    @property
+    def running_turn_id(self) -> str | None:
+        return next((t.turn_id for t in self.turns.values() if t.status == "running"), None)
+
+    def all_tool_calls(self) -> list[ToolCallItem]:
+        return [c for t in self.turns.values() for c in t.tool_calls.values()]
+
+    def tool_call(self, call_id: str) -> ToolCallItem | None:
+        return next((c for c in self.all_tool_calls() if c.call_id == call_id), None)

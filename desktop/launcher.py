@@ -1,0 +1,24 @@
+"""The ``durachat`` command: the window with no arguments, the CLI otherwise.
+
+Lives under ``desktop`` because it may open the window; the CLI itself
+(``backend.cli``) never imports Qt.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if not args or (args[0] == "--data-dir" and len(args) == 2):
+        from desktop.app import main as window_main
+
+        return window_main(data_dir=args[1] if args else None, argv=sys.argv[:1])
+    from backend.cli import main as cli_main
+
+    return cli_main(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,348 @@
+"""The main window: conversation list, transcript, composer, tool side panel, status bar.
+
+Every backend call runs as an asyncio task on the Qt event loop (qasync); no
+handler here ever waits on the network.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from backend.client_api import (
+    DuraChatClient,
+    MessageRejected,
+    new_conversation_id,
+    new_message_id,
+)
+from backend.paths import DataDir
+from backend.supervisor.supervisor import Supervisor, SupervisorOptions
+from backend.workflows.conversation_types import ConversationView
+from desktop.chat.composer import Composer
+from desktop.chat.tool_panel import ToolPanel
+from desktop.chat.transcript_model import TranscriptModel
+from desktop.chat.transcript_view import TranscriptView
+
+log = logging.getLogger(__name__)
+STARTING = "Starting Temporal / Redis / worker…"
+
+
+class MainWindow(QMainWindow):
+    ready = Signal()  # the backend is up and the client connected
+    failed = Signal(str)
+    closed = Signal()  # the backend is stopped and the window is gone
+
+    def __init__(
+        self,
+        data: DataDir,
+        options: SupervisorOptions | None = None,
+        supervise: bool = True,
+    ) -> None:
+        """``supervise``: start (and on close stop) the backend; otherwise connect to the
+        one already running on ``data``."""
+        super().__init__()
+        self.data = data
+        self.options = options or SupervisorOptions(data_dir=data)
+        self.supervise = supervise
+        self.supervisor: Supervisor | None = None
+        self.client: DuraChatClient | None = None
+        self.conversation_id: str | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._follows: dict[str, asyncio.Task[None]] = {}
+        self._shutting_down = False
+        self._shut_down = False
+        self.setWindowTitle("DuraChat")
+        self.resize(1200, 780)
+        self._build()
+
+    # -- layout -----------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self.model = TranscriptModel(self)
+
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(4, 4, 4, 4)
+        self.new_button = QPushButton("New conversation")
+        self.new_button.clicked.connect(self.new_conversation)
+        self.conversations = QListWidget()
+        self.conversations.itemClicked.connect(self._on_conversation_clicked)
+        left_layout.addWidget(self.new_button)
+        left_layout.addWidget(self.conversations)
+
+        center = QWidget()
+        center_layout = QVBoxLayout(center)
+        center_layout.setContentsMargins(4, 4, 4, 4)
+        self.transcript = TranscriptView(self.model)
+        self.composer = Composer()
+        self.composer.submitted.connect(self.send_message)
+        self.composer.stop_requested.connect(self.stop_turn)
+        self.send_button = QPushButton("Send")
+        self.send_button.clicked.connect(self.composer.submit)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Stop the reply (Esc)")
+        self.stop_button.clicked.connect(self.stop_turn)
+        buttons = QVBoxLayout()
+        buttons.addWidget(self.send_button)
+        buttons.addWidget(self.stop_button)
+        composer_row = QHBoxLayout()
+        composer_row.addWidget(self.composer, 1)
+        composer_row.addLayout(buttons)
+        center_layout.addWidget(self.transcript, 1)
+        center_layout.addLayout(composer_row)
+
+        splitter = QSplitter()
+        splitter.addWidget(left)
+        splitter.addWidget(center)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([260, 940])
+        self.setCentralWidget(splitter)
+
+        self.tool_panel = ToolPanel(self.model)
+        self.tool_dock = QDockWidget("Tool calls", self)
+        self.tool_dock.setObjectName("toolDock")
+        self.tool_dock.setWidget(self.tool_panel)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.tool_dock)
+        toggle = self.tool_dock.toggleViewAction()
+        toggle.setShortcut(QKeySequence("Ctrl+T"))
+        self.addAction(toggle)
+        self.transcript.tool_clicked.connect(self.select_tool_call)
+
+        new_action = QAction("New conversation", self)
+        new_action.setShortcut(QKeySequence.StandardKey.New)  # Ctrl+N
+        new_action.triggered.connect(self.new_conversation)
+        self.addAction(new_action)
+
+        bar = self.statusBar()
+        self.status_label = QLabel(STARTING)
+        self.retry_button = QPushButton("Retry")
+        self.retry_button.hide()
+        self.retry_button.clicked.connect(self.start)
+        self.health_label = QLabel()
+        bar.addWidget(self.status_label, 1)
+        bar.addWidget(self.retry_button)
+        bar.addPermanentWidget(self.health_label)
+        self._health_timer = QTimer(self)
+        self._health_timer.setInterval(2000)
+        self._health_timer.timeout.connect(self._show_health)
+        self._set_enabled(False)
+
+    def _set_enabled(self, enabled: bool) -> None:
+        for widget in (self.composer, self.send_button, self.stop_button, self.new_button):
+            widget.setEnabled(enabled)
+
+    # -- tasks ------------------------------------------------------------------------
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            log.error("background task failed", exc_info=exc)
+            self.status_label.setText(f"Error: {exc}")
+
+    # -- backend lifecycle ------------------------------------------------------------
+
+    def start(self) -> None:
+        self._spawn(self._start_backend())
+
+    async def _start_backend(self) -> None:
+        self.retry_button.hide()
+        self.status_label.setText(STARTING if self.supervise else "Connecting to the backend…")
+        try:
+            if self.supervise:
+                self.supervisor = Supervisor(self.options)
+                info = await self.supervisor.start()
+                self.client = await DuraChatClient.connect_to(info)
+            else:
+                self.client = await DuraChatClient.connect(self.data)
+        except Exception as exc:
+            self.supervisor = None
+            message = (
+                f"The backend did not start: {exc}  —  logs: {self.data.logs}"
+                if self.supervise
+                else f"Cannot connect to the backend: {exc}"
+            )
+            self.status_label.setText(message)
+            self.status_label.setToolTip(message)
+            self.retry_button.show()
+            self.failed.emit(message)
+            return
+        self.status_label.setText(f"Ready — data in {self.data.root}")
+        self._set_enabled(True)
+        self._show_health()
+        self._health_timer.start()
+        await self.refresh_conversations()
+        self.ready.emit()
+
+    def _show_health(self) -> None:
+        if self.supervisor is None:
+            self.health_label.setText("backend: external" if self.client else "")
+            return
+        self.health_label.setText(
+            "  ".join(
+                f"{'●' if ok else '○'} {name}" for name, ok in self.supervisor.health().items()
+            )
+        )
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self._shut_down:
+            event.accept()
+            return
+        event.ignore()
+        if not self._shutting_down:
+            self._shutting_down = True
+            self.status_label.setText("Stopping the backend…")
+            self._set_enabled(False)
+            self._shutdown_task = asyncio.ensure_future(self.shutdown())
+
+    async def shutdown(self) -> None:
+        """Stop following, disconnect, stop the backend we started, then close."""
+        self._health_timer.stop()
+        tasks = [*self._follows.values(), *self._tasks]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self.client is not None:
+            with contextlib.suppress(Exception):
+                await self.client.close()
+            self.client = None
+        if self.supervisor is not None:
+            try:
+                await self.supervisor.stop()
+            except Exception:
+                log.exception("stopping the backend failed")
+            self.supervisor = None
+        self._shut_down = True
+        self.close()
+        self.closed.emit()
+
+    # -- conversations ----------------------------------------------------------------
+
+    async def refresh_conversations(self) -> None:
+        if self.client is None:
+            return
+        summaries = await self.client.list()
+        self.conversations.clear()
+        for s in summaries:
+            title = s.title or "(untitled)"
+            item = QListWidgetItem(f"{'● ' if s.running else ''}{title}")
+            item.setData(Qt.ItemDataRole.UserRole, s.conversation_id)
+            item.setToolTip(s.conversation_id)
+            self.conversations.addItem(item)
+            if s.conversation_id == self.conversation_id:
+                self.conversations.setCurrentItem(item)
+
+    def new_conversation(self) -> None:
+        self._stop_following()
+        self.conversation_id = None
+        self.model.clear(None)
+        self.conversations.clearSelection()
+        self.composer.setFocus()
+
+    def _on_conversation_clicked(self, item: QListWidgetItem) -> None:
+        self.open_conversation(item.data(Qt.ItemDataRole.UserRole))
+
+    def open_conversation(self, conversation_id: str) -> None:
+        if conversation_id == self.conversation_id:
+            return
+        self._stop_following()
+        self.conversation_id = conversation_id
+        self.model.clear(conversation_id)
+        self._spawn(self._load(conversation_id))
+
+    async def _load(self, conversation_id: str) -> None:
+        assert self.client is not None
+        view = await self.client.history(conversation_id)
+        if conversation_id != self.conversation_id:
+            return
+        self.model.load(view)
+        self._follow_running(view)
+
+    def _follow_running(self, view: ConversationView) -> None:
+        """Re-attach to the reply still being generated, from the start of its events."""
+        turn_id = view.running_turn_id
+        if turn_id and turn_id not in self._follows:
+            self.model.restart_live(turn_id)
+            self._follow(view.conversation_id, turn_id, "0-0")
+
+    def _stop_following(self) -> None:
+        for task in self._follows.values():
+            task.cancel()
+        self._follows.clear()
+
+    def _follow(self, conversation_id: str, turn_id: str, after: str) -> None:
+        task = asyncio.ensure_future(self._follow_turn(conversation_id, turn_id, after))
+        self._follows[turn_id] = task
+        task.add_done_callback(self._task_done)
+
+    async def _follow_turn(self, conversation_id: str, turn_id: str, after: str) -> None:
+        assert self.client is not None
+        try:
+            async for item in self.client.follow_turn(conversation_id, turn_id, after):
+                if isinstance(item, ConversationView):
+                    self.model.apply_view(item)
+                    self.model.flush()
+                    if item.conversation_id == self.conversation_id:
+                        self._follow_running(item)
+                else:
+                    self.model.apply_event(item)
+        finally:
+            if self._follows.get(turn_id) is asyncio.current_task():
+                del self._follows[turn_id]
+        self._spawn(self.refresh_conversations())
+
+    # -- composer ---------------------------------------------------------------------
+
+    def send_message(self, text: str) -> None:
+        if self.client is None:
+            return
+        if self.conversation_id is None:
+            self.conversation_id = new_conversation_id()
+            self.model.clear(self.conversation_id)
+        message_id = new_message_id()
+        self.model.add_pending(message_id, text)
+        self._spawn(self._send(text, self.conversation_id, message_id))
+
+    async def _send(self, text: str, conversation_id: str, message_id: str) -> None:
+        assert self.client is not None
+        try:
+            sent = await self.client.send(text, conversation_id, message_id)
+        except MessageRejected as exc:
+            self.status_label.setText(f"Not sent: {exc}")
+            return
+        if conversation_id == self.conversation_id:
+            self._follow(conversation_id, message_id, sent.stream_after)
+        await self.refresh_conversations()
+
+    def stop_turn(self) -> None:
+        if self.client is not None and self.conversation_id is not None:
+            turn_id = self.model.running_turn_id
+            self._spawn(self.client.stop(self.conversation_id, turn_id))
+
+    def select_tool_call(self, call_id: str) -> None:
+        self.tool_dock.show()
+        self.tool_panel.select(call_id)
