@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import sys
 from collections.abc import AsyncIterator, Coroutine
@@ -194,21 +195,29 @@ async def list_command(data: DataDir, as_json: bool) -> int:
 
 
 def run_chat_command(coro: Coroutine[Any, Any, int]) -> int:
-    """Run a chat command; every error a user can cause ends in one clear line."""
+    """Run a chat command; every error a user can cause ends in one clear line.
+
+    Before returning, every Temporal client is released (``gc.collect`` once the
+    exception and its frames are gone): a core client still alive while the
+    interpreter finalizes can abort it (seen as exit -6/-11 under load).
+    """
+    code, message = _run(coro)
+    gc.collect()
+    if message:
+        print(f"durachat: {message}", file=sys.stderr)
+    return code
+
+
+def _run(coro: Coroutine[Any, Any, int]) -> tuple[int, str | None]:
     try:
-        return asyncio.run(coro)
+        return asyncio.run(coro), None
     except MessageRejected as exc:
-        print(f"durachat: not sent: {exc}", file=sys.stderr)
-        return 2
+        return 2, f"not sent: {exc}"
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
-            print(f"durachat: no such conversation ({exc.message})", file=sys.stderr)
-        else:
-            print(f"durachat: the backend refused the request: {exc.message}", file=sys.stderr)
-        return 1
+            return 1, f"no such conversation ({exc.message})"
+        return 1, f"the backend refused the request: {exc.message}"
     except DataDirBusy as exc:
-        print(f"durachat: {exc}", file=sys.stderr)
-        return 3
+        return 3, str(exc)
     except (BackendFailed, ChildFailed) as exc:
-        print(f"durachat: the backend could not start: {exc}", file=sys.stderr)
-        return 1
+        return 1, f"the backend could not start: {exc}"

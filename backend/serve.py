@@ -7,6 +7,7 @@ until SIGINT or SIGTERM and stops every child before it exits.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import signal
@@ -74,4 +75,6 @@ async def serve(options: SupervisorOptions) -> int:
 def run_serve(options: SupervisorOptions) -> int:
     data: DataDir = options.data_dir.ensure()
     setup_process_logging(data.logs / "supervisor.log")
-    return asyncio.run(serve(options))
+    code = asyncio.run(serve(options))
+    gc.collect()  # release Temporal core clients before the interpreter finalizes
+    return code

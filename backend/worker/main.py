@@ -7,6 +7,7 @@ is polling, and logs to stderr (the supervisor writes that to logs/worker.log).
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -85,4 +86,5 @@ def main() -> int:
     )
     env = WorkerEnv.from_environ()
     asyncio.run(run(env))
+    gc.collect()  # release the Temporal core client before the interpreter finalizes
     return 0
