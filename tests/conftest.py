@@ -24,3 +24,14 @@ def serve(data_dir: Path) -> Iterator[ServeProcess]:
     sp = ServeProcess(data_dir)
     yield sp
     sp.close()
+
+
+@pytest.fixture(scope="module")
+def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
+    """One running backend for a module's tests (the demo model unpaced by default)."""
+    sp = ServeProcess(
+        tmp_path_factory.mktemp("backend") / "data", args=["--demo-tokens-per-second", "0"]
+    )
+    sp.start()
+    yield sp
+    sp.close()

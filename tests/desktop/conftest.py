@@ -10,18 +10,6 @@ import pytest
 import qasync
 from PySide6.QtWidgets import QApplication
 
-from tests.support.serve_process import ServeProcess
-
-
-@pytest.fixture(scope="module")
-def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
-    sp = ServeProcess(
-        tmp_path_factory.mktemp("backend") / "data", args=["--demo-tokens-per-second", "0"]
-    )
-    sp.start()
-    yield sp
-    sp.close()
-
 
 @pytest.fixture
 def loop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
