@@ -28,7 +28,7 @@ from backend.stream.events import (
     _Event,
 )
 from backend.stream.redis_stream import EventPublisher
-from backend.worker.call_context import CALL_CONTEXT, CallContext
+from backend.worker.call_context import CALL_CONTEXT, CallContext, event_fields
 
 _REASONING_DELTAS = frozenset(
     {"response.reasoning_summary_text.delta", "response.reasoning_text.delta"}
@@ -94,15 +94,7 @@ class StreamingModel(Model):
             return lambda *_a, **_k: None
 
         def publish(cls: type[_Event], **fields: Any) -> None:
-            self._publisher.publish(
-                cls(
-                    conversation_id=ctx.conversation_id,
-                    turn_id=ctx.turn_id,
-                    call=ctx.call,
-                    attempt=ctx.attempt,
-                    **fields,
-                )
-            )
+            self._publisher.publish(cls(**event_fields(ctx), **fields))
 
         return publish
 

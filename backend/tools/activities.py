@@ -21,7 +21,7 @@ from backend.tools.clock import current_time
 from backend.tools.errors import ToolError
 from backend.tools.files import list_files, read_file
 from backend.worker import resources
-from backend.worker.call_context import CALL_CONTEXT
+from backend.worker.call_context import CALL_CONTEXT, event_fields
 
 
 class ToolInvocation(BaseModel):
@@ -78,9 +78,7 @@ async def run_tool(call: ToolInvocation) -> ToolOutcome:
     if ctx is not None:
         res.publisher.publish(
             ToolResult(
-                conversation_id=ctx.conversation_id,
-                turn_id=ctx.turn_id,
-                attempt=ctx.attempt,
+                **event_fields(ctx),
                 call_id=call.call_id,
                 name=call.name,
                 output=output,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 
 HEADER_CONVERSATION = "durachat-conversation"
 HEADER_TURN = "durachat-turn"
@@ -23,3 +24,13 @@ class CallContext:
 
 
 CALL_CONTEXT: ContextVar[CallContext | None] = ContextVar("durachat_call_context", default=None)
+
+
+def event_fields(ctx: CallContext) -> dict[str, Any]:
+    """The envelope fields every live event published from this activity carries."""
+    return {
+        "conversation_id": ctx.conversation_id,
+        "turn_id": ctx.turn_id,
+        "call": ctx.call,
+        "attempt": ctx.attempt,
+    }

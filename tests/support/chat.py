@@ -70,3 +70,21 @@ async def record_turn(
             if on_event:
                 await on_event(item)
     return rec
+
+
+def on_text_delta(
+    n: int, action: Callable[[StreamEvent], Awaitable[None] | None]
+) -> Callable[[StreamEvent], Awaitable[None]]:
+    """An ``on_event`` for ``record_turn`` that runs ``action`` at the n-th text delta."""
+    seen = 0
+
+    async def on_event(event: StreamEvent) -> None:
+        nonlocal seen
+        if event.type == "text_delta":
+            seen += 1
+            if seen == n:
+                result = action(event)
+                if result is not None:
+                    await result
+
+    return on_event

@@ -7,8 +7,7 @@ import signal
 
 from backend.client_api import DuraChatClient
 from backend.demo_model.script import counted_tokens
-from backend.stream.events import StreamEvent
-from tests.support.chat import record_turn, with_client
+from tests.support.chat import on_text_delta, record_turn, with_client
 from tests.support.serve_process import ServeProcess
 
 
@@ -17,16 +16,8 @@ def test_follow_survives_redis_being_killed_mid_reply(serve: ServeProcess) -> No
     redis_pid = serve.child_pids()["redis"]
 
     async def scenario(client: DuraChatClient):  # type: ignore[no-untyped-def]
-        deltas = 0
-
-        async def on_event(event: StreamEvent) -> None:
-            nonlocal deltas
-            if event.type == "text_delta":
-                deltas += 1
-                if deltas == 15:
-                    os.kill(redis_pid, signal.SIGKILL)
-
-        return await record_turn(client, "[demo tokens=150 tps=50]", on_event=on_event)
+        kill = on_text_delta(15, lambda _e: os.kill(redis_pid, signal.SIGKILL))
+        return await record_turn(client, "[demo tokens=150 tps=50]", on_event=kill)
 
     rec = with_client(serve.data_dir, scenario, timeout=120)
     expected = "".join(counted_tokens(150))

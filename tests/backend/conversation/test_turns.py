@@ -10,8 +10,7 @@ from pathlib import Path
 from backend.client_api import DuraChatClient, new_message_id
 from backend.demo_model.script import counted_tokens
 from backend.settings import Settings
-from backend.stream.events import StreamEvent
-from tests.support.chat import record_turn, with_client
+from tests.support.chat import on_text_delta, record_turn, with_client
 from tests.support.serve_process import ServeProcess
 
 
@@ -92,16 +91,8 @@ def test_dropped_connection_is_retried_without_duplicate_text(backend: ServeProc
 
 def test_stop_cancels_mid_stream_and_keeps_the_partial_reply(backend: ServeProcess) -> None:
     async def scenario(client: DuraChatClient):  # type: ignore[no-untyped-def]
-        deltas = 0
-
-        async def on_event(event: StreamEvent) -> None:
-            nonlocal deltas
-            if event.type == "text_delta":
-                deltas += 1
-                if deltas == 10:
-                    await client.stop(event.conversation_id, event.turn_id)
-
-        return await record_turn(client, "[demo tokens=400 tps=40]", on_event=on_event)
+        stop = on_text_delta(10, lambda e: client.stop(e.conversation_id, e.turn_id))
+        return await record_turn(client, "[demo tokens=400 tps=40]", on_event=stop)
 
     rec = with_client(backend.data_dir, scenario)
     assert rec.turn.status == "stopped"
