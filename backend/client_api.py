@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
@@ -142,7 +142,6 @@ class DuraChatClient:
             async for wf in self.temporal.list_workflows(
                 f"WorkflowType = '{WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'"
             )
-            if wf.status == WorkflowExecutionStatus.RUNNING
         ]
         views = await asyncio.gather(*(self._view_or_none(i) for i in dict.fromkeys(ids)))
         summaries = [

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
 import redis
 
 from backend.temporal_connect import TASK_QUEUE, connect
@@ -49,12 +50,11 @@ def test_ready_line_runtime_file_and_loopback_only(serve: ServeProcess, data_dir
 
     # Redis wants the password; with it, it answers.
     host, port = ready["redis"].split(":")
-    with redis.Redis(host=host, port=int(port)) as anonymous:
-        try:
-            anonymous.ping()
-            raise AssertionError("Redis answered without a password")
-        except redis.AuthenticationError:
-            pass
+    with (
+        redis.Redis(host=host, port=int(port)) as anonymous,
+        pytest.raises(redis.AuthenticationError),
+    ):
+        anonymous.ping()
     with redis.Redis(host=host, port=int(port), password=password) as r:
         assert r.ping()
 
