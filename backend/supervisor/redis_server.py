@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import secrets
 
-import redis.asyncio as aioredis
-
 from backend.paths import DataDir
 from backend.private_files import write_private
 from backend.supervisor.binaries import find_redis_server
@@ -50,6 +48,8 @@ def write_config(data: DataDir, port: int, password: str) -> None:
 
 async def ping(host: str, port: int, password: str | None, timeout: float) -> None:
     """PING until Redis answers; raise TimeoutError otherwise."""
+    import redis.asyncio as aioredis  # here, not at the top: see temporal_server.probe
+
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     last_error: Exception | None = None

@@ -14,13 +14,10 @@ import asyncio
 import contextlib
 import logging
 import os
-import uuid
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from datetime import timedelta
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
-
-from temporalio.client import Client
 
 from backend.paths import DataDir
 from backend.runtime_info import ChildRecord, RuntimeInfo
@@ -32,11 +29,26 @@ from backend.supervisor.reaper import reap_leftovers
 from backend.supervisor.redis_server import new_password, ping, redis_spec
 from backend.supervisor.temporal_server import temporal_spec
 from backend.supervisor.worker_child import worker_spec
-from backend.temporal_connect import TASK_QUEUE, wait_until_serving
 from backend.worker.protocol import WorkerEnv
-from backend.workflows.health import HealthWorkflow
+
+if TYPE_CHECKING:
+    # temporalio is imported only once the children are spawned (cold start):
+    # see backend/supervisor/health_check.py.
+    from temporalio.client import Client
 
 log = logging.getLogger(__name__)
+
+HEALTH_TIMEOUT = 30.0  # seconds for the health workflow once every child is ready
+
+
+def _worker_first(name: str) -> int:
+    return 0 if name == "worker" else 1
+
+
+async def _wait_for_temporal(address: str) -> None:
+    from backend.temporal_connect import wait_until_serving
+
+    await wait_until_serving(address, 10)
 
 
 class BackendFailed(RuntimeError):
@@ -138,30 +150,30 @@ class Supervisor:
             )
         )
 
-        starts = [child.start() for child in self.children.values()]
+        # The worker goes first: importing the agents SDK is the longest step of a
+        # start, and everything else overlaps it.
+        starts: list[Awaitable[object]] = [
+            self.children[name].start() for name in sorted(self.children, key=_worker_first)
+        ]
         if opts.temporal_address:
-            starts.append(
-                self._check_external("Temporal", wait_until_serving(temporal_address, 10))
-            )
+            starts.append(self._check_external("Temporal", _wait_for_temporal(temporal_address)))
         if opts.redis_url:
             starts.append(
                 self._check_external("Redis", ping(redis.host, redis.port, redis.password, 10))
             )
+        from backend.supervisor.health_check import start_health_workflow
+
+        health = asyncio.ensure_future(start_health_workflow(temporal_address, timeout=60))
+        starts.append(health)
         await self._all_or_nothing(starts)
         self._write_runtime()
 
-        self.client = await wait_until_serving(temporal_address, timeout=15)
+        self.client, handle = health.result()
         try:
-            await self.client.execute_workflow(
-                HealthWorkflow.run,
-                False,
-                id=f"health-{uuid.uuid4()}",
-                task_queue=TASK_QUEUE,
-                execution_timeout=timedelta(seconds=30),
-            )
+            await asyncio.wait_for(handle.result(), HEALTH_TIMEOUT)
         except Exception as exc:
             raise BackendFailed(
-                f"the health workflow did not complete: {exc}; see {self.data.logs}"
+                f"the health workflow did not complete: {exc!r}; see {self.data.logs}"
             ) from exc
 
         for child in self.children.values():

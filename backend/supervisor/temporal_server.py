@@ -6,7 +6,6 @@ from backend.paths import DataDir
 from backend.supervisor.binaries import find_temporal
 from backend.supervisor.child import ChildProcess, ChildSpec
 from backend.supervisor.ports import LOOPBACK
-from backend.temporal_connect import wait_until_serving
 
 
 def temporal_spec(data: DataDir, port: int, ui_port: int | None) -> ChildSpec:
@@ -27,6 +26,10 @@ def temporal_spec(data: DataDir, port: int, ui_port: int | None) -> ChildSpec:
     address = f"{LOOPBACK}:{port}"
 
     async def probe(child: ChildProcess) -> None:
+        # Imported here so the supervisor spawns its children before paying for
+        # temporalio's import (cold start).
+        from backend.temporal_connect import wait_until_serving
+
         await wait_until_serving(address, timeout=60)
 
     return ChildSpec(name="temporal", argv=argv, probe=probe, ready_timeout=60, stop_timeout=5)
