@@ -13,16 +13,18 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
+from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
+from backend.conversation_search import matches
 from backend.paths import DataDir
 from backend.runtime_info import RuntimeInfo
 from backend.stream.events import TERMINAL_TYPES, StreamEvent
-from backend.stream.redis_stream import EventReader
+from backend.stream.redis_stream import EventReader, seq_key, stream_key
 from backend.supervisor.lock import DataDirLock
-from backend.temporal_connect import TASK_QUEUE, connect
+from backend.temporal_connect import NAMESPACE, TASK_QUEUE, connect
 from backend.workflows.conversation_types import (
     ConversationArgs,
     ConversationView,
@@ -130,13 +132,47 @@ class DuraChatClient:
     async def rename(self, conversation_id: str, title: str) -> None:
         await self.temporal.get_workflow_handle(conversation_id).signal("rename", title)
 
+    async def delete(self, conversation_id: str) -> None:
+        """Delete a conversation for good: its workflow (a reply in progress ends with
+        it), its durable history and its live stream."""
+        try:
+            # Terminates a running workflow, then deletes its history (Temporal does
+            # the deleting in the background, moments later). Runs closed earlier by
+            # continue-as-new go with the namespace's retention.
+            await self.temporal.workflow_service.delete_workflow_execution(
+                DeleteWorkflowExecutionRequest(
+                    namespace=NAMESPACE,
+                    workflow_execution={"workflow_id": conversation_id},
+                )
+            )
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:
+                raise
+        await self.redis.delete(stream_key(conversation_id), seq_key(conversation_id))
+
     # -- durable state -------------------------------------------------------------------
 
     async def history(self, conversation_id: str) -> ConversationView:
         handle = self.temporal.get_workflow_handle(conversation_id)
         return await handle.query("history", result_type=ConversationView)
 
-    async def list(self) -> list[ConversationSummary]:
+    async def list(self, search: str = "") -> list[ConversationSummary]:
+        """The conversations, most recent first; with ``search``, only those whose
+        title or messages contain every word of it."""
+        views = await self._views()
+        return sorted(
+            (
+                ConversationSummary(
+                    v.conversation_id, v.title, v.updated_at, v.running_turn_id is not None
+                )
+                for v in views
+                if matches(v, search)
+            ),
+            key=lambda s: s.updated_at,
+            reverse=True,
+        )
+
+    async def _views(self) -> list[ConversationView]:
         ids = [
             wf.id
             async for wf in self.temporal.list_workflows(
@@ -144,14 +180,7 @@ class DuraChatClient:
             )
         ]
         views = await asyncio.gather(*(self._view_or_none(i) for i in dict.fromkeys(ids)))
-        summaries = [
-            ConversationSummary(
-                v.conversation_id, v.title, v.updated_at, v.running_turn_id is not None
-            )
-            for v in views
-            if v is not None
-        ]
-        return sorted(summaries, key=lambda s: s.updated_at, reverse=True)
+        return [v for v in views if v is not None]
 
     async def _view_or_none(self, conversation_id: str) -> ConversationView | None:
         try:

@@ -18,8 +18,6 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QHBoxLayout,
     QLabel,
-    QListWidget,
-    QListWidgetItem,
     QMainWindow,
     QPushButton,
     QSplitter,
@@ -34,12 +32,14 @@ from backend.client_api import (
     new_message_id,
 )
 from backend.paths import DataDir
+from backend.settings import Settings, SettingsError
 from backend.supervisor.supervisor import Supervisor, SupervisorOptions
 from backend.workflows.conversation_types import ConversationView
 from desktop.chat.composer import Composer
 from desktop.chat.tool_panel import ToolPanel
 from desktop.chat.transcript_model import TranscriptModel
 from desktop.chat.transcript_view import TranscriptView
+from desktop.conversations.conversation_list import ConversationList
 
 log = logging.getLogger(__name__)
 STARTING = "Starting Temporal / Redis / worker…"
@@ -78,15 +78,14 @@ class MainWindow(QMainWindow):
     def _build(self) -> None:
         self.model = TranscriptModel(self)
 
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(4, 4, 4, 4)
-        self.new_button = QPushButton("New conversation")
-        self.new_button.clicked.connect(self.new_conversation)
-        self.conversations = QListWidget()
-        self.conversations.itemClicked.connect(self._on_conversation_clicked)
-        left_layout.addWidget(self.new_button)
-        left_layout.addWidget(self.conversations)
+        left = self.conversation_list = ConversationList()
+        left.new_requested.connect(self.new_conversation)
+        left.open_requested.connect(self.open_conversation)
+        left.rename_requested.connect(lambda cid, title: self._spawn(self._rename(cid, title)))
+        left.delete_requested.connect(lambda cid: self._spawn(self._delete(cid)))
+        left.search_changed.connect(lambda _q: self._spawn(self.refresh_conversations()))
+        self.new_button = left.new_button
+        self.conversations = left.items
 
         center = QWidget()
         center_layout = QVBoxLayout(center)
@@ -137,12 +136,23 @@ class MainWindow(QMainWindow):
         self.retry_button.hide()
         self.retry_button.clicked.connect(self.start)
         self.health_label = QLabel()
+        self.health_label.setToolTip("Backend parts: ● serving, ○ down or restarting")
+        self.model_label = QLabel()
+        self.usage_label = QLabel()
+        self.usage_label.setToolTip("Tokens of the last finished reply: prompt → reply")
         bar.addWidget(self.status_label, 1)
         bar.addWidget(self.retry_button)
-        bar.addPermanentWidget(self.health_label)
+        for label in (self.usage_label, self.model_label, self.health_label):
+            bar.addPermanentWidget(label)
+        self.model.turns_changed.connect(lambda _ids: self._show_usage())
+        self.model.reset.connect(self._show_usage)
         self._health_timer = QTimer(self)
         self._health_timer.setInterval(2000)
         self._health_timer.timeout.connect(self._show_health)
+        self._list_timer = QTimer(self)
+        self._list_timer.setSingleShot(True)
+        self._list_timer.setInterval(2000)
+        self._list_timer.timeout.connect(lambda: self._spawn(self.refresh_conversations()))
         self._set_enabled(False)
 
     def _set_enabled(self, enabled: bool) -> None:
@@ -191,11 +201,22 @@ class MainWindow(QMainWindow):
             self.retry_button.show()
             self.failed.emit(message)
             return
+        log.info(
+            "backend ready (%s) on %s",
+            "started by this window" if self.supervise else "already running",
+            self.data.root,
+        )
         self.status_label.setText(f"Ready — data in {self.data.root}")
+        self.show_settings(self._load_settings())
         self._set_enabled(True)
         self._show_health()
         self._health_timer.start()
         await self.refresh_conversations()
+        # Resume where the user was: the most recent conversation, re-attached to
+        # its reply if one is still being generated.
+        ids = self.conversation_list.ids()
+        if self.conversation_id is None and ids and not self.conversation_list.query:
+            self.open_conversation(ids[0])
         self.ready.emit()
 
     def _show_health(self) -> None:
@@ -207,6 +228,34 @@ class MainWindow(QMainWindow):
                 f"{'●' if ok else '○'} {name}" for name, ok in self.supervisor.health().items()
             )
         )
+
+    def show_settings(self, settings: Settings) -> None:
+        """The model in use, and the Web UI link when enabled and running."""
+        self.model_label.setText(settings.describe())
+        web_ui = self.client.info.temporal_ui if self.client is not None else None
+        self.tool_panel.set_web_ui(web_ui)  # set only when the Web UI was enabled at start
+
+    def _load_settings(self) -> Settings:
+        try:
+            return Settings.load(self.data.settings_file)
+        except SettingsError as exc:
+            self.status_label.setText(f"Settings: {exc}")
+            return Settings()
+
+    def _show_usage(self) -> None:
+        last = next((t for t in reversed(self.model.turns.values()) if t.status == "done"), None)
+        if last is None or not (last.input_tokens or last.output_tokens):
+            self.usage_label.setText("")
+            return
+        self.usage_label.setText(
+            f"last reply: {last.input_tokens:,} → {last.output_tokens:,} tokens"
+        )
+
+    def bring_to_front(self) -> None:
+        """Another launch on the same data dir asked for this window."""
+        self.showNormal()
+        self.raise_()
+        self.activateWindow()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self._shut_down:
@@ -222,6 +271,7 @@ class MainWindow(QMainWindow):
     async def shutdown(self) -> None:
         """Stop following, disconnect, stop the backend we started, then close."""
         self._health_timer.stop()
+        self._list_timer.stop()
         tasks = [*self._follows.values(), *self._tasks]
         for task in tasks:
             task.cancel()
@@ -245,32 +295,39 @@ class MainWindow(QMainWindow):
     async def refresh_conversations(self) -> None:
         if self.client is None:
             return
-        summaries = await self.client.list()
-        self.conversations.clear()
-        for s in summaries:
-            title = s.title or "(untitled)"
-            item = QListWidgetItem(f"{'● ' if s.running else ''}{title}")
-            item.setData(Qt.ItemDataRole.UserRole, s.conversation_id)
-            item.setToolTip(s.conversation_id)
-            self.conversations.addItem(item)
-            if s.conversation_id == self.conversation_id:
-                self.conversations.setCurrentItem(item)
+        summaries = await self.client.list(self.conversation_list.query)
+        self.conversation_list.show_conversations(summaries)
+        # Replies generating in conversations that are not open end unseen: look
+        # again shortly so their "generating" dot goes when they finish.
+        if any(s.running for s in summaries) and not self._list_timer.isActive():
+            self._list_timer.start()
+
+    async def _rename(self, conversation_id: str, title: str) -> None:
+        assert self.client is not None
+        await self.client.rename(conversation_id, title)
+        await self.refresh_conversations()
+
+    async def _delete(self, conversation_id: str) -> None:
+        assert self.client is not None
+        if conversation_id == self.conversation_id:
+            self.new_conversation()
+        await self.client.delete(conversation_id)
+        self.status_label.setText("Conversation deleted")
+        await self.refresh_conversations()
 
     def new_conversation(self) -> None:
         self._stop_following()
         self.conversation_id = None
         self.model.clear(None)
-        self.conversations.clearSelection()
+        self.conversation_list.select(None)
         self.composer.setFocus()
-
-    def _on_conversation_clicked(self, item: QListWidgetItem) -> None:
-        self.open_conversation(item.data(Qt.ItemDataRole.UserRole))
 
     def open_conversation(self, conversation_id: str) -> None:
         if conversation_id == self.conversation_id:
             return
         self._stop_following()
         self.conversation_id = conversation_id
+        self.conversation_list.select(conversation_id)
         self.model.clear(conversation_id)
         self._spawn(self._load(conversation_id))
 
@@ -322,6 +379,7 @@ class MainWindow(QMainWindow):
             return
         if self.conversation_id is None:
             self.conversation_id = new_conversation_id()
+            self.conversation_list.current = self.conversation_id
             self.model.clear(self.conversation_id)
         message_id = new_message_id()
         self.model.add_pending(message_id, text)

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from urllib.parse import quote
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase
-from PySide6.QtWidgets import QListWidget, QListWidgetItem, QPlainTextEdit, QSplitter, QWidget
+from PySide6.QtWidgets import (
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
+from backend.temporal_connect import NAMESPACE
 from desktop.chat.transcript_model import ToolCallItem, TranscriptModel
 
 
@@ -45,19 +55,52 @@ def describe(call: ToolCallItem) -> str:
     return "\n".join(lines)
 
 
-class ToolPanel(QSplitter):
+def workflow_url(web_ui: str, conversation_id: str) -> str:
+    """The conversation's workflow page in Temporal's Web UI."""
+    return f"{web_ui.rstrip('/')}/namespaces/{NAMESPACE}/workflows/{quote(conversation_id)}"
+
+
+class ToolPanel(QWidget):
     def __init__(self, model: TranscriptModel, parent: QWidget | None = None) -> None:
-        super().__init__(Qt.Orientation.Vertical, parent)
+        super().__init__(parent)
         self.model = model
+        self.web_ui: str | None = None
         self.calls = QListWidget()
         self.details = QPlainTextEdit()
         self.details.setReadOnly(True)
         self.details.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.addWidget(self.calls)
-        self.addWidget(self.details)
-        self.setStretchFactor(1, 3)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.calls)
+        split.addWidget(self.details)
+        split.setStretchFactor(1, 3)
+        self.web_ui_link = QLabel()
+        self.web_ui_link.setOpenExternalLinks(True)
+        self.web_ui_link.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+        self.web_ui_link.hide()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(split, 1)
+        layout.addWidget(self.web_ui_link)
+        model.reset.connect(self._show_link)
         self.calls.currentItemChanged.connect(lambda *_: self.show_selected())
         model.tool_calls_changed.connect(self.refresh)
+
+    def set_web_ui(self, web_ui: str | None) -> None:
+        """Temporal's Web UI address when the user enabled it, else None."""
+        self.web_ui = web_ui
+        self._show_link()
+
+    def _show_link(self) -> None:
+        conversation_id = self.model.conversation_id
+        if self.web_ui and conversation_id:
+            url = workflow_url(self.web_ui, conversation_id)
+            self.web_ui_link.setText(
+                f'<a href="{url}">Open this conversation in Temporal Web UI</a>'
+            )
+            self.web_ui_link.setToolTip(url)
+            self.web_ui_link.show()
+        else:
+            self.web_ui_link.hide()
 
     def refresh(self) -> None:
         selected = self.selected_call_id()

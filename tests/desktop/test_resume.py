@@ -1,0 +1,83 @@
+"""Close the window mid-reply and open it again: nothing is gone, the reply finishes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import qasync
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from backend.demo_model.script import counted_tokens
+from backend.paths import DataDir
+from backend.supervisor.supervisor import SupervisorOptions
+from desktop.main_window import MainWindow
+from tests.desktop.conftest import until
+
+TOKENS = 150
+
+
+def open_window(data: DataDir, loop: qasync.QEventLoop) -> MainWindow:
+    win = MainWindow(data, SupervisorOptions(data_dir=data, demo_tokens_per_second=25))
+    win.show()
+
+    async def started() -> None:
+        win.start()
+        await until(lambda: win.composer.isEnabled(), 60, "backend ready")
+
+    loop.run_until_complete(started())
+    return win
+
+
+def close_window(win: MainWindow, loop: qasync.QEventLoop) -> None:
+    win.close()  # as the user does: the backend stops behind it
+    loop.run_until_complete(until(lambda: win._shut_down, 30, "backend stopped"))
+    win.deleteLater()
+
+
+def test_a_reply_in_progress_when_the_window_closed_finishes_after_reopening(
+    tmp_path: Path, qtbot: QtBot, loop: qasync.QEventLoop
+) -> None:
+    data = DataDir(tmp_path / "data")
+    first = open_window(data, loop)
+
+    async def chat_then_start_a_long_reply() -> tuple[str, str, str]:
+        first.composer.setFocus()
+        qtbot.keyClicks(first.composer, "[demo tokens=5 tps=0]")
+        qtbot.keyClick(first.composer, Qt.Key.Key_Return)
+        (done_id,) = first.model.turns
+        await until(lambda: first.model.turns[done_id].status == "done", 30, "first reply")
+        qtbot.keyClicks(first.composer, f"[demo tokens={TOKENS}]")
+        qtbot.keyClick(first.composer, Qt.Key.Key_Return)
+        running_id = next(t for t in first.model.turns if t != done_id)
+        widget = lambda: first.transcript.widgets.get(running_id)  # noqa: E731
+        await until(lambda: widget() is not None and "w10 " in widget().reply_markdown, 30)
+        assert first.conversation_id is not None
+        return first.conversation_id, done_id, running_id
+
+    conversation_id, done_id, running_id = loop.run_until_complete(chat_then_start_a_long_reply())
+    seen_before_close = first.transcript.widgets[running_id].reply_markdown
+    assert first.model.turns[running_id].status == "running"
+    close_window(first, loop)
+
+    second = open_window(data, loop)
+
+    async def resumed() -> None:
+        # The most recent conversation is open again, with everything it had.
+        await until(lambda: second.conversation_id == conversation_id, 15, "reopened")
+        await until(lambda: running_id in second.transcript.widgets, 15, "turns rebuilt")
+        assert second.transcript.widgets[done_id].reply_markdown == "".join(counted_tokens(5))
+        widget = second.transcript.widgets[running_id]
+        assert widget.reply_markdown.startswith(seen_before_close[: len("w1 w2 w3 ")])
+        # The unfinished reply continues live, with nobody asking, and ends complete.
+        assert second.model.turns[running_id].status == "running"
+        await until(lambda: second.model.turns[running_id].status == "done", 60, "reply done")
+        assert second.client is not None
+        view = await second.client.history(conversation_id)
+        assert [t.status for t in view.turns] == ["done", "done"]
+        assert view.turns[1].reply == "".join(counted_tokens(TOKENS))
+        assert widget.reply_markdown == view.turns[1].reply
+        assert second.conversation_list.ids()[0] == conversation_id
+
+    loop.run_until_complete(resumed())
+    close_window(second, loop)
