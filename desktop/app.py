@@ -16,6 +16,7 @@ from backend.settings import Settings, SettingsError
 from backend.supervisor.lock import DataDirLock
 from backend.supervisor.supervisor import SupervisorOptions
 from desktop.main_window import MainWindow
+from desktop.settings.theme import apply_theme
 from desktop.single_instance import InstanceServer, ask_running_window_to_show
 from resources import icon_path
 
@@ -55,6 +56,7 @@ def main(data_dir: str | None = None, argv: list[str] | None = None) -> int:
         return 0
     setup_process_logging(data.logs / "window.log")
     settings, settings_error = _settings(data)
+    apply_theme(app, settings.theme)
     # A backend started by `durachat serve` already owns this data dir: use it.
     supervise = not DataDirLock(data).is_held_elsewhere()
     window = MainWindow(

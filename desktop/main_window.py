@@ -15,6 +15,7 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QDockWidget,
     QHBoxLayout,
     QLabel,
@@ -40,6 +41,8 @@ from desktop.chat.tool_panel import ToolPanel
 from desktop.chat.transcript_model import TranscriptModel
 from desktop.chat.transcript_view import TranscriptView
 from desktop.conversations.conversation_list import ConversationList
+from desktop.settings.settings_dialog import SettingsDialog
+from desktop.settings.theme import apply_theme
 
 log = logging.getLogger(__name__)
 STARTING = "Starting Temporal / Redis / worker…"
@@ -125,10 +128,23 @@ class MainWindow(QMainWindow):
         self.addAction(toggle)
         self.transcript.tool_clicked.connect(self.select_tool_call)
 
-        new_action = QAction("New conversation", self)
+        new_action = QAction("&New conversation", self)
         new_action.setShortcut(QKeySequence.StandardKey.New)  # Ctrl+N
         new_action.triggered.connect(self.new_conversation)
-        self.addAction(new_action)
+        settings_action = QAction("&Settings…", self)
+        settings_action.setShortcut(QKeySequence("Ctrl+,"))
+        settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)
+        settings_action.triggered.connect(self.open_settings)
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        menu = self.menuBar().addMenu("&DuraChat")
+        for action in (new_action, settings_action):
+            menu.addAction(action)
+        menu.addSeparator()
+        menu.addAction(quit_action)
+        view_menu = self.menuBar().addMenu("&View")
+        view_menu.addAction(toggle)
 
         bar = self.statusBar()
         self.status_label = QLabel(STARTING)
@@ -234,6 +250,20 @@ class MainWindow(QMainWindow):
         self.model_label.setText(settings.describe())
         web_ui = self.client.info.temporal_ui if self.client is not None else None
         self.tool_panel.set_web_ui(web_ui)  # set only when the Web UI was enabled at start
+
+    def open_settings(self) -> SettingsDialog:
+        demo = self.client.info.demo_model if self.client is not None else None
+        dialog = SettingsDialog(self.data, demo, self)
+        dialog.settings_saved.connect(self._on_settings_saved)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def _on_settings_saved(self, settings: Settings) -> None:
+        # The worker reads the settings at each model call: the next reply uses them.
+        apply_theme(QApplication.instance(), settings.theme)  # type: ignore[arg-type]
+        self.show_settings(settings)
+        self.status_label.setText("Settings saved: the next reply uses them")
 
     def _load_settings(self) -> Settings:
         try:

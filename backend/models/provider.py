@@ -14,9 +14,10 @@ from agents import Model, ModelProvider, OpenAIChatCompletionsModel, OpenAIRespo
 from openai import AsyncOpenAI
 from temporalio.exceptions import ApplicationError
 
-from backend.keys import NO_KEYRING, KeyUnavailable, get_api_key, keyring_available
+from backend.keys import KeyUnavailable, get_api_key
+from backend.models.endpoint import EndpointError, choose_endpoint
 from backend.models.streaming_model import StreamingModel
-from backend.settings import OPENAI_BASE_URL, Settings, SettingsError
+from backend.settings import Settings, SettingsError
 from backend.worker import resources
 
 
@@ -52,28 +53,11 @@ class DuraChatModelProvider(ModelProvider):
 
     @staticmethod
     def _endpoint(settings: Settings, demo_base_url: str | None) -> tuple[str, str]:
-        if settings.provider == "demo":
-            if not demo_base_url:
-                raise ConfigurationError("the demo model is not running in this backend")
-            return demo_base_url, "demo"
         try:
-            key = get_api_key(settings.provider)
-        except KeyUnavailable as exc:
+            key = None if settings.provider == "demo" else get_api_key(settings.provider)
+            return choose_endpoint(settings, demo_base_url, key)
+        except (KeyUnavailable, EndpointError) as exc:
             raise ConfigurationError(str(exc)) from None
-        if settings.provider == "openai":
-            if not key:
-                hint = "" if keyring_available() else f" ({NO_KEYRING})"
-                raise ConfigurationError(f"no OpenAI API key is set: add one in Settings{hint}")
-            return settings.base_url or OPENAI_BASE_URL, key
-        if not settings.base_url:
-            raise ConfigurationError("no base URL is set for the OpenAI-compatible server")
-        url = httpx.URL(settings.base_url)
-        if url.scheme not in ("http", "https") or not url.host:
-            raise ConfigurationError(
-                f"the base URL {settings.base_url!r} is not an http(s) URL, "
-                "e.g. http://127.0.0.1:11434/v1"
-            )
-        return settings.base_url, key or "not-needed"
 
     def _client(self, base_url: str, key: str, timeout: float) -> AsyncOpenAI:
         fingerprint = hashlib.sha256(key.encode()).hexdigest()  # the key itself is not kept twice

@@ -1,0 +1,61 @@
+"""Settings from the window: what the user saves is what the next reply uses."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import qasync
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from backend.paths import DataDir
+from backend.settings import Settings
+from desktop.main_window import MainWindow
+from desktop.settings.settings_dialog import SettingsDialog
+from tests.desktop.conftest import until
+from tests.support.serve_process import ServeProcess
+
+
+@pytest.fixture
+def window(
+    backend: ServeProcess, loop: qasync.QEventLoop, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[MainWindow]:
+    for var in ("DURACHAT_API_KEY", "OPENAI_API_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    data = DataDir(backend.data_dir)
+    win = MainWindow(data, supervise=False)
+    win.show()
+
+    async def started() -> None:
+        win.start()
+        await until(lambda: win.composer.isEnabled(), 15)
+
+    loop.run_until_complete(started())
+    yield win
+    Settings().save(data.settings_file)  # back to the demo model for the next tests
+    loop.run_until_complete(win.shutdown())
+    win.deleteLater()
+
+
+def test_saved_settings_show_in_the_status_bar_and_drive_the_next_reply(
+    window: MainWindow, qtbot: QtBot, loop: qasync.QEventLoop
+) -> None:
+    assert "demo model" in window.model_label.text()
+    qtbot.keyClick(window, Qt.Key.Key_Comma, Qt.KeyboardModifier.ControlModifier)
+    dialog = window.findChild(SettingsDialog)
+    assert dialog is not None and dialog.isVisible()
+    dialog.provider_combo.setCurrentIndex(dialog.provider_combo.findData("openai"))
+    assert dialog.save()
+    assert "(openai)" in window.model_label.text()
+
+    async def scenario() -> None:
+        window.new_conversation()
+        qtbot.keyClicks(window.composer, "hello")
+        qtbot.keyClick(window.composer, Qt.Key.Key_Return)
+        (turn_id,) = window.model.turns
+        await until(lambda: window.model.turns[turn_id].status == "failed", 30, "failed turn")
+        error = window.model.turns[turn_id].error or ""
+        assert "no OpenAI API key is set" in error
+
+    loop.run_until_complete(scenario())
