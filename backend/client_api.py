@@ -11,6 +11,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 import redis.asyncio as aioredis
 from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
@@ -152,9 +153,15 @@ class DuraChatClient:
 
     # -- durable state -------------------------------------------------------------------
 
-    async def history(self, conversation_id: str) -> ConversationView:
+    async def history(self, conversation_id: str, timeout: float | None = None) -> ConversationView:
+        """The durable conversation. A query needs a worker: with no worker running it
+        waits for one, so callers that must not stall pass a ``timeout`` (seconds)."""
         handle = self.temporal.get_workflow_handle(conversation_id)
-        return await handle.query("history", result_type=ConversationView)
+        return await handle.query(
+            "history",
+            result_type=ConversationView,
+            rpc_timeout=timedelta(seconds=timeout) if timeout else None,
+        )
 
     async def list(self, search: str = "") -> list[ConversationSummary]:
         """The conversations, most recent first; with ``search``, only those whose
@@ -208,8 +215,8 @@ class DuraChatClient:
             conversation_id, after, block_ms=int(poll_every * 1000)
         ):
             if event is None:
-                view = await self.history(conversation_id)
-                turn = next((t for t in view.turns if t.turn_id == turn_id), None)
+                view = await self._history_now(conversation_id, timeout=poll_every)
+                turn = next((t for t in view.turns if t.turn_id == turn_id), None) if view else None
                 if turn is not None and turn.status in ("done", "failed", "stopped"):
                     yield view
                     return
@@ -218,5 +225,17 @@ class DuraChatClient:
                 continue
             yield event
             if event.type in TERMINAL_TYPES:
-                yield await self.history(conversation_id)
+                # The turn is over in the workflow; its history may take a moment if a
+                # part of the backend is restarting right now.
+                while (view := await self._history_now(conversation_id, timeout=2)) is None:
+                    await asyncio.sleep(poll_every / 2)
+                yield view
                 return
+
+    async def _history_now(self, conversation_id: str, timeout: float) -> ConversationView | None:
+        """The history if it can be had within ``timeout``; None while Temporal or the
+        worker is restarting (the live stream goes on meanwhile)."""
+        try:
+            return await asyncio.wait_for(self.history(conversation_id, timeout), timeout + 1)
+        except (RPCError, TimeoutError):
+            return None

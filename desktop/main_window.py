@@ -127,6 +127,7 @@ class MainWindow(QMainWindow):
         toggle.setShortcut(QKeySequence("Ctrl+T"))
         self.addAction(toggle)
         self.transcript.tool_clicked.connect(self.select_tool_call)
+        self.transcript.retry_requested.connect(self.send_message)
 
         new_action = QAction("&New conversation", self)
         new_action.setShortcut(QKeySequence.StandardKey.New)  # Ctrl+N
@@ -161,7 +162,9 @@ class MainWindow(QMainWindow):
         for label in (self.usage_label, self.model_label, self.health_label):
             bar.addPermanentWidget(label)
         self.model.turns_changed.connect(lambda _ids: self._show_usage())
+        self.model.turns_changed.connect(lambda _ids: self._show_stoppable())
         self.model.reset.connect(self._show_usage)
+        self.model.reset.connect(self._show_stoppable)
         self._health_timer = QTimer(self)
         self._health_timer.setInterval(2000)
         self._health_timer.timeout.connect(self._show_health)
@@ -172,8 +175,15 @@ class MainWindow(QMainWindow):
         self._set_enabled(False)
 
     def _set_enabled(self, enabled: bool) -> None:
-        for widget in (self.composer, self.send_button, self.stop_button, self.new_button):
+        for widget in (self.composer, self.send_button, self.new_button):
             widget.setEnabled(enabled)
+        self._show_stoppable()
+
+    def _show_stoppable(self) -> None:
+        """Stop is offered only while a reply is being generated."""
+        self.stop_button.setEnabled(
+            self.composer.isEnabled() and self.model.running_turn_id is not None
+        )
 
     # -- tasks ------------------------------------------------------------------------
 

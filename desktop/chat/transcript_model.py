@@ -41,10 +41,15 @@ class TurnItem:
     reply: str = ""
     reasoning: str = ""
     tool_calls: dict[str, ToolCallItem] = field(default_factory=dict)
-    error: str | None = None
+    error: str | None = None  # "kind: message", for logs and tooltips
+    error_kind: str | None = None  # auth, rate_limited, provider_error, unreachable, ...
+    error_message: str | None = None
     input_tokens: int = 0
     output_tokens: int = 0
     live: TurnText = field(default_factory=TurnText)
+    # Deltas only fold into ``live``; ``reply`` and ``reasoning`` are rebuilt from it once a
+    # frame (``sync_live``), so an event costs O(1) however long the reply already is.
+    live_pending: bool = False
 
     @classmethod
     def from_turn(cls, turn: Turn) -> TurnItem:
@@ -58,7 +63,11 @@ class TurnItem:
         self.status = turn.status
         self.reply = turn.reply
         self.reasoning = turn.reasoning
-        self.error = f"{turn.error.kind}: {turn.error.message}" if turn.error else None
+        self.live_pending = False  # the durable text wins over anything not yet shown
+        if turn.error:
+            self.set_error(turn.error.kind, turn.error.message)
+        else:
+            self.error = self.error_kind = self.error_message = None
         self.input_tokens, self.output_tokens = turn.input_tokens, turn.output_tokens
         self.tool_calls = {
             r.call_id: ToolCallItem(
@@ -75,6 +84,16 @@ class TurnItem:
             )
             for r in turn.tool_calls
         }
+
+    def set_error(self, kind: str, message: str) -> None:
+        self.error_kind, self.error_message = kind, message
+        self.error = f"{kind}: {message}"
+
+    def sync_live(self) -> None:
+        if self.live_pending:
+            self.live_pending = False
+            self.reply = self.live.text
+            self.reasoning = self.live.reasoning
 
     @property
     def finished(self) -> bool:
@@ -164,8 +183,7 @@ class TranscriptModel(QObject):
                 if item.finished:
                     return  # the durable state is already here
                 item.status = "running"
-                item.reply = item.live.text
-                item.reasoning = item.live.reasoning
+                item.live_pending = True
             case "tool_call":
                 call = item.tool_calls.get(event.call_id)
                 if call is None:
@@ -185,12 +203,15 @@ class TranscriptModel(QObject):
                 call.attempts = max(call.attempts, event.attempt)
                 tools = True
             case "turn_done":
+                item.sync_live()
                 item.status = "done"
                 item.input_tokens, item.output_tokens = event.input_tokens, event.output_tokens
             case "turn_failed":
+                item.sync_live()
                 item.status = "failed"
-                item.error = f"{event.kind}: {event.message}"
+                item.set_error(event.kind, event.message)
             case "turn_cancelled":
+                item.sync_live()
                 item.status = "stopped"
                 item.reply = event.partial or item.reply
         self._mark(event.turn_id, tools)
@@ -204,8 +225,12 @@ class TranscriptModel(QObject):
             self._timer.start()
 
     def flush(self) -> None:
-        self._timer.stop()
+        if self._timer.isActive():
+            self._timer.stop()
         dirty, self._dirty = list(self._dirty), {}
+        for turn_id in dirty:
+            if (item := self.turns.get(turn_id)) is not None:
+                item.sync_live()
         if dirty:
             self.flushes += 1
             self.turns_changed.emit(dirty)

@@ -7,6 +7,7 @@ import json
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QFrame,
+    QHBoxLayout,
     QLabel,
     QPushButton,
     QScrollArea,
@@ -15,7 +16,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.chat.reply_view import ReplyView
+from desktop.chat.text_block import TextBlock
 from desktop.chat.transcript_model import ToolCallItem, TranscriptModel, TurnItem
+from desktop.chat.turn_status import error_text, status_text
 
 
 def short_arguments(arguments: str, limit: int = 60) -> str:
@@ -27,10 +31,22 @@ def short_arguments(arguments: str, limit: int = 60) -> str:
 
 
 def card_text(call: ToolCallItem) -> str:
-    text = f"🔧 {call.name}({short_arguments(call.arguments)}) — {call.status}"
+    text = f"⚙ {call.name}({short_arguments(call.arguments)}) — {call.status}"
     if call.duration_ms is not None:
         text += f" · {call.duration_ms:.0f} ms"
     return text
+
+
+# Each frame of a stream re-shows its turn: calls into Qt that would change nothing are
+# skipped, so a frame costs only what actually changed.
+def set_shown(widget: QWidget, visible: bool) -> None:
+    if widget.isHidden() == visible:
+        widget.setVisible(visible)
+
+
+def set_text(label: QLabel, text: str) -> None:
+    if label.text() != text:
+        label.setText(text)
 
 
 class ToolCard(QPushButton):
@@ -47,16 +63,23 @@ class ToolCard(QPushButton):
         )
 
     def show_call(self, call: ToolCallItem) -> None:
-        self.setText(card_text(call))
-        self.setToolTip(call.error or call.output or "running…")
+        text, tip = card_text(call), call.error or call.output or "running…"
+        if (text, tip) != (self.text(), self.toolTip()):
+            self.setText(text)
+            self.setToolTip(tip)
 
 
 class TurnWidget(QFrame):
+    """One turn: the user's message, reasoning (collapsible), tool cards, the reply, and
+    its status, or for a failed turn the error and a Retry button."""
+
     tool_clicked = Signal(str)
+    retry_requested = Signal(str)  # the failed turn's user text
 
     def __init__(self, turn_id: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.turn_id = turn_id
+        self.user_text = ""
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 6)
 
@@ -79,11 +102,11 @@ class TurnWidget(QFrame):
         self.reasoning_toggle.setText("Reasoning")
         self.reasoning_toggle.setAutoRaise(True)
         self.reasoning_toggle.toggled.connect(self._toggle_reasoning)
-        self.reasoning = QLabel()
-        self.reasoning.setWordWrap(True)
-        self.reasoning.setTextFormat(Qt.TextFormat.PlainText)
-        self.reasoning.setStyleSheet("color: palette(placeholder-text); font-style: italic;")
-        self.reasoning.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.reasoning = TextBlock()
+        self.reasoning.setObjectName("reasoning")
+        self.reasoning.setStyleSheet(
+            "QTextBrowser#reasoning { color: palette(placeholder-text); font-style: italic; }"
+        )
         layout.addWidget(self.reasoning_toggle)
         layout.addWidget(self.reasoning)
         self.reasoning_toggle.hide()
@@ -93,35 +116,57 @@ class TurnWidget(QFrame):
         layout.addLayout(self.cards_box)
         self.cards: dict[str, ToolCard] = {}
 
-        self.reply = QLabel()
+        self.reply = ReplyView()
         self.reply.setObjectName("assistantMessage")
-        self.reply.setWordWrap(True)
-        self.reply.setTextFormat(Qt.TextFormat.MarkdownText)
-        self.reply.setOpenExternalLinks(True)
-        self.reply.setTextInteractionFlags(
-            Qt.TextInteractionFlag.TextSelectableByMouse
-            | Qt.TextInteractionFlag.LinksAccessibleByMouse
-        )
         layout.addWidget(self.reply)
+
+        self.error_box = QFrame()
+        self.error_box.setObjectName("turnError")
+        self.error_box.setStyleSheet(
+            "QFrame#turnError { border: 1px solid #c0392b; border-radius: 6px; }"
+        )
+        self.error_label = QLabel()
+        self.error_label.setWordWrap(True)
+        self.error_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.retry_button = QPushButton("Retry")
+        self.retry_button.setToolTip("Send this message again")
+        self.retry_button.clicked.connect(self._retry)
+        error_row = QHBoxLayout(self.error_box)
+        error_row.setContentsMargins(8, 6, 8, 6)
+        error_row.addWidget(self.error_label, 1)
+        error_row.addWidget(self.retry_button, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addWidget(self.error_box)
+        self.error_box.hide()
 
         self.status = QLabel()
         self.status.setStyleSheet("color: palette(placeholder-text);")
         layout.addWidget(self.status)
-        self.reply_markdown = ""
+
+    @property
+    def reply_markdown(self) -> str:
+        """The reply's text as the model wrote it (Markdown)."""
+        return self.reply.markdown
 
     def _toggle_reasoning(self, expanded: bool) -> None:
         self.reasoning_toggle.setArrowType(
             Qt.ArrowType.DownArrow if expanded else Qt.ArrowType.RightArrow
         )
-        self.reasoning.setVisible(expanded and bool(self.reasoning.text()))
+        self.reasoning.setVisible(expanded and bool(self.reasoning.toPlainText()))
 
-    def show_turn(self, turn: TurnItem) -> None:
-        self.user.setText(turn.user_text)
-        if turn.reasoning != self.reasoning.text():
-            self.reasoning.setText(turn.reasoning)
+    def _retry(self) -> None:
+        # One resend per click: the new attempt arrives as a turn of its own.
+        self.retry_button.setEnabled(False)
+        self.retry_requested.emit(self.user_text)
+
+    def show_turn(self, turn: TurnItem, behind_another: bool = False) -> None:
+        if turn.user_text != self.user_text:
+            self.user_text = turn.user_text
+            self.user.setText(turn.user_text)
+        self.reasoning.set_plain(turn.reasoning)
         has_reasoning = bool(turn.reasoning)
-        self.reasoning_toggle.setVisible(has_reasoning)
-        self.reasoning.setVisible(has_reasoning and self.reasoning_toggle.isChecked())
+        set_shown(self.reasoning_toggle, has_reasoning)
+        set_shown(self.reasoning, has_reasoning and self.reasoning_toggle.isChecked())
 
         for call in turn.tool_calls.values():
             card = self.cards.get(call.call_id)
@@ -131,25 +176,26 @@ class TurnWidget(QFrame):
                 self.cards_box.addWidget(card)
             card.show_call(call)
 
-        if turn.reply != self.reply_markdown:
-            self.reply_markdown = turn.reply
-            self.reply.setText(turn.reply)
-        self.reply.setVisible(bool(turn.reply))
+        self.reply.set_markdown(turn.reply)
+        set_shown(self.reply, bool(turn.reply))
 
-        status = {
-            "queued": "queued…",
-            "running": "generating…",
-            "stopped": "⏹ stopped",
-            "failed": f"⚠ failed: {turn.error or ''}",
-        }.get(turn.status, "")
-        self.status.setText(status)
-        self.status.setVisible(bool(status))
+        failed = turn.status == "failed"
+        if failed:
+            set_text(self.error_label, error_text(turn.error_kind, turn.error_message))
+        set_shown(self.error_box, failed)
+        self.show_status(turn, behind_another)
+
+    def show_status(self, turn: TurnItem, behind_another: bool) -> None:
+        status = status_text(turn, behind_another)
+        set_text(self.status, status)
+        set_shown(self.status, bool(status))
 
 
 class TranscriptView(QScrollArea):
     """Follows the stream to the bottom unless the user scrolled up."""
 
     tool_clicked = Signal(str)
+    retry_requested = Signal(str)  # the user text of a failed turn whose Retry was clicked
 
     def __init__(self, model: TranscriptModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -177,19 +223,25 @@ class TranscriptView(QScrollArea):
 
     def rebuild(self) -> None:
         for widget in self.widgets.values():
+            widget.hide()  # out of the layout's sums now, deleted once control returns
             widget.deleteLater()
         self.widgets = {}
         self._follow = True
         self.update_turns(list(self.model.turns))
 
     def update_turns(self, turn_ids: list[str]) -> None:
-        for turn_id in turn_ids:
-            turn = self.model.turns.get(turn_id)
-            if turn is None:
-                continue
+        changed = set(turn_ids)
+        # One pass in conversation order: a queued turn says whether it waits behind one.
+        busy = False
+        for turn_id, turn in self.model.turns.items():
             widget = self.widgets.get(turn_id)
-            if widget is None:
-                widget = self.widgets[turn_id] = TurnWidget(turn_id)
-                widget.tool_clicked.connect(self.tool_clicked)
-                self._layout.insertWidget(self._layout.count() - 1, widget)
-            widget.show_turn(turn)
+            if turn_id in changed:
+                if widget is None:
+                    widget = self.widgets[turn_id] = TurnWidget(turn_id)
+                    widget.tool_clicked.connect(self.tool_clicked)
+                    widget.retry_requested.connect(self.retry_requested)
+                    self._layout.insertWidget(self._layout.count() - 1, widget)
+                widget.show_turn(turn, busy)
+            elif widget is not None and turn.status == "queued":
+                widget.show_status(turn, busy)  # the turn ahead of it may have ended
+            busy = busy or not turn.finished

@@ -78,6 +78,17 @@ def test_a_reply_in_progress_when_the_window_closed_finishes_after_reopening(
         assert view.turns[1].reply == "".join(counted_tokens(TOKENS))
         assert widget.reply_markdown == view.turns[1].reply
         assert second.conversation_list.ids()[0] == conversation_id
+        # The status bar reports the finished reply's token usage.
+        usage = view.turns[1]
+        assert usage.output_tokens > 0
+        await until(
+            lambda: (
+                f"{usage.input_tokens:,} → {usage.output_tokens:,} tokens"
+                in second.usage_label.text()
+            ),
+            5,
+            "usage shown",
+        )
 
     loop.run_until_complete(resumed())
     close_window(second, loop)
