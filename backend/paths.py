@@ -6,7 +6,9 @@ file, settings, logs, runtime.json). It is private to the user: mode 0700.
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +16,11 @@ import platformdirs
 
 APP_NAME = "DuraChat"
 DATA_DIR_ENV = "DURACHAT_DATA_DIR"
+# Less room than this and Temporal's database or Redis's log cannot take a message:
+# the disk counts as full.
+MIN_FREE_BYTES = 1024 * 1024
+_DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
+_NOT_WRITABLE = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
 
 
 def default_data_dir() -> Path:
@@ -44,6 +51,45 @@ class DataDir:
             sub.mkdir(mode=0o700, exist_ok=True)
         return self
 
+    def free_bytes(self) -> int | None:
+        """Room left on the disk that holds the data dir (None if it cannot be told)."""
+        for where in (self.root, *self.root.parents):
+            if where.exists():
+                try:
+                    return shutil.disk_usage(where).free
+                except OSError:
+                    return None
+        return None
+
+    def disk_is_full(self) -> bool:
+        free = self.free_bytes()
+        return free is not None and free < MIN_FREE_BYTES
+
+    def disk_full_message(self, detail: str = "") -> str:
+        why = f" ({detail})" if detail else ""
+        return (
+            f"the disk holding {self.root} is full{why}; free some space, "
+            f"or choose another data dir with --data-dir or ${DATA_DIR_ENV}"
+        )
+
+    def explain(self, exc: OSError) -> str:
+        """One line a user can act on for an OSError met while using this data dir."""
+        what = exc.strerror or str(exc)
+        where = f"{what}: {exc.filename}" if exc.filename else what
+        if exc.errno in _DISK_FULL:
+            return self.disk_full_message(where)
+        if exc.errno in _NOT_WRITABLE and self._holds(exc.filename):
+            return (
+                f"cannot write to the data dir {self.root} ({where}); make it writable, "
+                f"or choose another with --data-dir or ${DATA_DIR_ENV}"
+            )
+        return where
+
+    def _holds(self, filename: object) -> bool:
+        if not isinstance(filename, str | bytes | os.PathLike):
+            return False
+        return Path(os.fsdecode(filename)).absolute().is_relative_to(self.root)
+
     @property
     def logs(self) -> Path:
         return self.root / "logs"
@@ -71,3 +117,8 @@ class DataDir:
     @property
     def settings_file(self) -> Path:
         return self.root / "settings.json"
+
+    @property
+    def outbox_file(self) -> Path:
+        """Messages sent while the backend was unreachable, until it takes them."""
+        return self.root / "outbox.json"

@@ -29,9 +29,11 @@ from PySide6.QtWidgets import (
 from backend.client_api import (
     DuraChatClient,
     MessageRejected,
+    check_message,
     new_conversation_id,
     new_message_id,
 )
+from backend.outbox import Outbox, deliver_held
 from backend.paths import DataDir
 from backend.settings import Settings, SettingsError
 from backend.supervisor.supervisor import Supervisor, SupervisorOptions
@@ -71,6 +73,8 @@ class MainWindow(QMainWindow):
         self._tasks: set[asyncio.Task[Any]] = set()
         self._follows: dict[str, asyncio.Task[None]] = {}
         self._shutting_down = False
+        self.outbox = Outbox(data.outbox_file)
+        self._deliver_lock = asyncio.Lock()
         self._shut_down = False
         self.setWindowTitle("DuraChat")
         self.resize(1200, 780)
@@ -168,6 +172,10 @@ class MainWindow(QMainWindow):
         self._health_timer = QTimer(self)
         self._health_timer.setInterval(2000)
         self._health_timer.timeout.connect(self._show_health)
+        self._deliver_timer = QTimer(self)
+        self._deliver_timer.setSingleShot(True)
+        self._deliver_timer.setInterval(1000)
+        self._deliver_timer.timeout.connect(self._deliver_soon)
         self._list_timer = QTimer(self)
         self._list_timer.setSingleShot(True)
         self._list_timer.setInterval(2000)
@@ -238,6 +246,7 @@ class MainWindow(QMainWindow):
         self._show_health()
         self._health_timer.start()
         await self.refresh_conversations()
+        self._deliver_soon()  # what an earlier run could not send yet
         # Resume where the user was: the most recent conversation, re-attached to
         # its reply if one is still being generated.
         ids = self.conversation_list.ids()
@@ -312,6 +321,7 @@ class MainWindow(QMainWindow):
         """Stop following, disconnect, stop the backend we started, then close."""
         self._health_timer.stop()
         self._list_timer.stop()
+        self._deliver_timer.stop()
         tasks = [*self._follows.values(), *self._tasks]
         for task in tasks:
             task.cancel()
@@ -377,14 +387,19 @@ class MainWindow(QMainWindow):
         if conversation_id != self.conversation_id:
             return
         self.model.load(view)
+        for message in self.outbox.pending():
+            if message.conversation_id == conversation_id:
+                self.model.add_pending(message.message_id, message.text)
+                self.model.mark_held(message.message_id)
         self._follow_running(view)
 
     def _follow_running(self, view: ConversationView) -> None:
-        """Re-attach to the reply still being generated, from the start of its events."""
-        turn_id = view.running_turn_id
-        if turn_id and turn_id not in self._follows:
-            self.model.restart_live(turn_id)
-            self._follow(view.conversation_id, turn_id, "0-0")
+        """Re-attach to the reply still being generated, from the start of its events,
+        and to the replies queued behind it."""
+        for turn in view.turns:
+            if turn.status in ("queued", "running") and turn.turn_id not in self._follows:
+                self.model.restart_live(turn.turn_id)
+                self._follow(view.conversation_id, turn.turn_id, "0-0")
 
     def _stop_following(self) -> None:
         for task in self._follows.values():
@@ -415,26 +430,62 @@ class MainWindow(QMainWindow):
     # -- composer ---------------------------------------------------------------------
 
     def send_message(self, text: str) -> None:
+        """Keep the message in the outbox first, then deliver: nothing the user sent is
+        lost if the backend is down, restarting, or the window goes meanwhile."""
         if self.client is None:
+            return
+        try:
+            check_message(text)
+        except MessageRejected as exc:
+            self._give_back(text, f"Not sent: {exc}")
             return
         if self.conversation_id is None:
             self.conversation_id = new_conversation_id()
             self.conversation_list.current = self.conversation_id
             self.model.clear(self.conversation_id)
         message_id = new_message_id()
-        self.model.add_pending(message_id, text)
-        self._spawn(self._send(text, self.conversation_id, message_id))
-
-    async def _send(self, text: str, conversation_id: str, message_id: str) -> None:
-        assert self.client is not None
         try:
-            sent = await self.client.send(text, conversation_id, message_id)
-        except MessageRejected as exc:
-            self.status_label.setText(f"Not sent: {exc}")
+            self.outbox.hold(self.conversation_id, message_id, text)
+        except OSError as exc:
+            self._give_back(text, f"Not sent: the message could not be kept on disk ({exc})")
             return
-        if conversation_id == self.conversation_id:
-            self._follow(conversation_id, message_id, sent.stream_after)
-        await self.refresh_conversations()
+        self.model.add_pending(message_id, text)
+        self._deliver_soon()
+
+    def _give_back(self, text: str, why: str) -> None:
+        """A message that was not sent goes back into the composer, nothing lost."""
+        if not self.composer.toPlainText():
+            self.composer.setPlainText(text)
+        self.status_label.setText(why)
+
+    def _deliver_soon(self) -> None:
+        self._spawn(self._deliver())
+
+    async def _deliver(self) -> None:
+        """Send the held messages, oldest first, one delivery at a time (so they reach
+        the conversation in the order they were written)."""
+        if self.client is None:
+            return
+        async with self._deliver_lock:
+            delivered = await deliver_held(self.outbox, self.client)
+        for sent in delivered:
+            self.model.mark_sent(sent.message_id)
+            if sent.conversation_id == self.conversation_id:
+                self._follow(sent.conversation_id, sent.message_id, sent.stream_after)
+        held = self.outbox.pending()
+        for message in held:
+            if message.conversation_id == self.conversation_id:
+                self.model.mark_held(message.message_id)
+        if held:
+            self.status_label.setText(
+                f"{len(held)} message(s) held: the backend is not reachable; "
+                "they will be sent when it is back"
+            )
+            self._deliver_timer.start()
+        elif delivered and self.status_label.text().endswith("when it is back"):
+            self.status_label.setText("Held messages sent")
+        if delivered:
+            await self.refresh_conversations()
 
     def stop_turn(self) -> None:
         if self.client is not None and self.conversation_id is not None:

@@ -53,7 +53,9 @@ def build_worker(client: Client) -> Worker:
         workflows=[HealthWorkflow, ConversationWorkflow],
         activities=[run_tool, publish_turn_event, collect_stopped_turn],
         interceptors=[TurnContextInterceptor()],
-        graceful_shutdown_timeout=timedelta(seconds=5),
+        # Closing the app should be quick; a model call cut short is retried on the
+        # next worker from its start (the subscriber drops the partial attempt).
+        graceful_shutdown_timeout=timedelta(seconds=1),
     )
 
 

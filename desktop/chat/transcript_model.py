@@ -37,7 +37,7 @@ class ToolCallItem:
 class TurnItem:
     turn_id: str
     user_text: str
-    status: str = "queued"  # queued / running / done / failed / stopped
+    status: str = "queued"  # held / queued / running / done / failed / stopped
     reply: str = ""
     reasoning: str = ""
     tool_calls: dict[str, ToolCallItem] = field(default_factory=dict)
@@ -153,6 +153,20 @@ class TranscriptModel(QObject):
         """The user's message, shown at once, before the backend has it."""
         if turn_id not in self.turns:
             self.turns[turn_id] = TurnItem(turn_id, text)
+            self._mark(turn_id)
+
+    def mark_held(self, turn_id: str) -> None:
+        """The message waits in the outbox: the backend could not take it yet."""
+        item = self.turns.get(turn_id)
+        if item is not None and item.status in ("queued", "held"):
+            item.status = "held"
+            self._mark(turn_id)
+
+    def mark_sent(self, turn_id: str) -> None:
+        """The backend has the message; its reply comes next (or after the ones before)."""
+        item = self.turns.get(turn_id)
+        if item is not None and item.status == "held":
+            item.status = "queued"
             self._mark(turn_id)
 
     def restart_live(self, turn_id: str) -> None:

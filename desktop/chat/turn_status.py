@@ -6,6 +6,7 @@ from desktop.chat.transcript_model import TurnItem
 
 QUEUED_BEHIND = "queued — will be sent after the current reply"
 SENDING = "sending…"
+HELD = "held — the backend is not reachable right now; it will be sent when it is back"
 
 # What the user can do about each kind of failure (kinds: backend.workflows.turn_errors).
 _HINTS = {
@@ -23,9 +24,12 @@ def status_text(turn: TurnItem, behind_another: bool) -> str:
     """``behind_another``: an earlier turn of the conversation has not finished yet."""
     if turn.status == "queued":
         return QUEUED_BEHIND if behind_another else SENDING
-    return {"running": "generating…", "stopped": "⏹ stopped", "failed": "⚠ failed"}.get(
-        turn.status, ""
-    )
+    return {
+        "held": HELD,
+        "running": "generating…",
+        "stopped": "⏹ stopped",
+        "failed": "⚠ failed",
+    }.get(turn.status, "")
 
 
 def error_text(kind: str | None, message: str | None) -> str:

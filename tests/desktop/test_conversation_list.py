@@ -2,33 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
-import pytest
 import qasync
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QInputDialog, QMessageBox
 from pytestqt.qtbot import QtBot
 
-from backend.paths import DataDir
 from desktop.main_window import MainWindow
 from tests.desktop.conftest import until
-from tests.support.serve_process import ServeProcess
-
-
-@pytest.fixture
-def window(backend: ServeProcess, loop: qasync.QEventLoop) -> Iterator[MainWindow]:
-    win = MainWindow(DataDir(backend.data_dir), supervise=False)
-    win.show()
-
-    async def started() -> None:
-        win.start()
-        await until(lambda: win.composer.isEnabled(), 15)
-
-    loop.run_until_complete(started())
-    yield win
-    loop.run_until_complete(win.shutdown())
-    win.deleteLater()
 
 
 def answer_next_dialog(answer: Callable[[object], None]) -> None:

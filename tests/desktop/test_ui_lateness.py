@@ -2,38 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 import qasync
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from backend.demo_model.script import counted_tokens
-from backend.paths import DataDir
 from desktop.chat.ui_lateness import LatenessProbe
 from desktop.main_window import MainWindow
 from tests.desktop.conftest import until
-from tests.support.serve_process import ServeProcess
 
 MAX_LATENESS_MS = 50
 TOKENS = 4000
-
-
-@pytest.fixture
-def window(backend: ServeProcess, qtbot: QtBot, loop: qasync.QEventLoop) -> Iterator[MainWindow]:
-    # Not qtbot.addWidget: the window must stop (asynchronously) before it is deleted.
-    win = MainWindow(DataDir(backend.data_dir), supervise=False)
-    win.show()
-
-    async def started() -> None:
-        win.start()
-        await until(lambda: win.client is not None and win.composer.isEnabled(), 15)
-
-    loop.run_until_complete(started())
-    yield win
-    loop.run_until_complete(win.shutdown())
-    win.deleteLater()
 
 
 def test_2000_tokens_per_second_never_block_the_ui_thread_50_ms(

@@ -3,42 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
-import pytest
 import qasync
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from backend.client_api import DuraChatClient
 from backend.demo_model.script import counted_tokens
-from backend.paths import DataDir
 from desktop.main_window import MainWindow
-from tests.desktop.conftest import until
-from tests.support.serve_process import ServeProcess
-
-
-@pytest.fixture
-def window(backend: ServeProcess, qtbot: QtBot, loop: qasync.QEventLoop) -> Iterator[MainWindow]:
-    # Not qtbot.addWidget: the window must stop (asynchronously) before it is deleted.
-    win = MainWindow(DataDir(backend.data_dir), supervise=False)
-    win.show()
-
-    async def started() -> None:
-        win.start()
-        await until(lambda: win.client is not None and win.composer.isEnabled(), 15)
-
-    loop.run_until_complete(started())
-    yield win
-    loop.run_until_complete(win.shutdown())
-    assert not win.isVisible() and win.client is None
-    win.deleteLater()
-
-
-def type_and_send(qtbot: QtBot, win: MainWindow, text: str) -> None:
-    win.composer.setFocus()
-    qtbot.keyClicks(win.composer, text)
-    qtbot.keyClick(win.composer, Qt.Key.Key_Return)
+from tests.desktop.conftest import type_and_send, until
 
 
 def test_shift_enter_is_a_new_line_and_enter_sends(

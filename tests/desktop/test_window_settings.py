@@ -17,25 +17,12 @@ from tests.desktop.conftest import until
 from tests.support.serve_process import ServeProcess
 
 
-@pytest.fixture
-def window(
-    backend: ServeProcess, loop: qasync.QEventLoop, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[MainWindow]:
+@pytest.fixture(autouse=True)
+def demo_settings_after(backend: ServeProcess, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for var in ("DURACHAT_API_KEY", "OPENAI_API_KEY"):
         monkeypatch.delenv(var, raising=False)
-    data = DataDir(backend.data_dir)
-    win = MainWindow(data, supervise=False)
-    win.show()
-
-    async def started() -> None:
-        win.start()
-        await until(lambda: win.composer.isEnabled(), 15)
-
-    loop.run_until_complete(started())
-    yield win
-    Settings().save(data.settings_file)  # back to the demo model for the next tests
-    loop.run_until_complete(win.shutdown())
-    win.deleteLater()
+    yield
+    Settings().save(DataDir(backend.data_dir).settings_file)  # the demo model for later tests
 
 
 def test_saved_settings_show_in_the_status_bar_and_drive_the_next_reply(
