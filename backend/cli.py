@@ -46,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_dir(send)
     send.add_argument("--conversation", metavar="ID", help="continue this conversation")
     send.add_argument("--json", action="store_true", help="print one JSON event a line")
-    send.add_argument("text", help="the message")
+    send.add_argument("text", help="the message; - reads it from standard input (as UTF-8)")
 
     history = sub.add_parser("history", help="print a conversation's durable history")
     _add_data_dir(history)
@@ -76,8 +76,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _message_text(text: str) -> str:
+    """The message as given; ``-`` reads it from stdin, the way for text too long for an
+    argument (Linux caps one at 128 KiB) or holding NUL characters."""
+    if text != "-":
+        return text
+    # surrogateescape keeps bytes that are not UTF-8, so the send check can name them.
+    return sys.stdin.buffer.read().decode("utf-8", errors="surrogateescape")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    data: DataDir | None = None
     try:
         data = DataDir.resolve(getattr(args, "data_dir", None))
         if args.command == "serve":
@@ -99,12 +109,13 @@ def main(argv: list[str] | None = None) -> int:
             from backend import cli_chat
 
             if args.command == "send":
-                coro = cli_chat.send_command(data, args.text, args.conversation, args.json)
+                text = _message_text(args.text)
+                coro = cli_chat.send_command(data, text, args.conversation, args.json)
             elif args.command == "history":
                 coro = cli_chat.history_command(data, args.conversation)
             else:
                 coro = cli_chat.list_command(data, args.json)
-            return cli_chat.run_chat_command(coro)
+            return cli_chat.run_chat_command(coro, data)
         if args.command == "doctor":
             from backend.doctor import run_doctor
 
@@ -117,10 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except OSError as exc:
-        # A data dir that cannot be created, a full disk: say it, no traceback.
-        print(
-            f"durachat: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr
-        )
+        # A data dir that cannot be created or written, a full disk: say it, no traceback.
+        where = data or DataDir.resolve(None)
+        print(f"durachat: {where.explain(exc)}", file=sys.stderr)
         return 1
 
 

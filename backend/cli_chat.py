@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 from temporalio.service import RPCError, RPCStatusCode
 
-from backend.client_api import BackendNotRunning, DuraChatClient, MessageRejected
+from backend.client_api import BackendNotRunning, DuraChatClient, MessageRejected, check_message
 from backend.paths import DataDir
 from backend.stream.events import (
     AttemptStarted,
@@ -123,8 +123,27 @@ def _short(text: str | None, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def check_sendable(data: DataDir, text: str) -> None:
+    """Refuse what cannot be sent before anything is sent (or a backend started for it)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        # Bytes that are not UTF-8 reach us as lone surrogates (surrogateescape); no
+        # provider takes them, and storing them would show garbage later.
+        code = ord(text[exc.start])
+        what = f"byte 0x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else "a lone surrogate"
+        raise MessageRejected(
+            f"the message is not valid UTF-8 ({what} at character {exc.start + 1}); "
+            "check the terminal's encoding"
+        ) from None
+    check_message(text)
+    if data.disk_is_full():
+        raise MessageRejected(data.disk_full_message())
+
+
 async def send_command(data: DataDir, text: str, conversation_id: str | None, as_json: bool) -> int:
     out, err = sys.stdout, sys.stderr
+    check_sendable(data, text)
     async with backend_client(data) as client:
         sent = await client.send(text, conversation_id)
         if as_json:
@@ -194,21 +213,35 @@ async def list_command(data: DataDir, as_json: bool) -> int:
     return 0
 
 
-def run_chat_command(coro: Coroutine[Any, Any, int]) -> int:
+def run_chat_command(coro: Coroutine[Any, Any, int], data: DataDir | None = None) -> int:
     """Run a chat command; every error a user can cause ends in one clear line.
 
     Before returning, every Temporal client is released (``gc.collect`` once the
     exception and its frames are gone): a core client still alive while the
     interpreter finalizes can abort it (seen as exit -6/-11 under load).
     """
-    code, message = _run(coro)
+    _quiet_temporal_core()
+    code, message = _run(coro, data)
     gc.collect()
     if message:
         print(f"durachat: {message}", file=sys.stderr)
     return code
 
 
-def _run(coro: Coroutine[Any, Any, int]) -> tuple[int, str | None]:
+def _quiet_temporal_core() -> None:
+    """Keep the Temporal core's own log lines off the terminal.
+
+    It writes warnings (a payload over 512 KB, every retried RPC) straight to stdout,
+    where they would break ``--json`` and bury the one line that matters; what goes
+    wrong still comes back as an exception, and is said below.
+    """
+    from temporalio.runtime import Runtime, TelemetryConfig
+
+    quiet = Runtime(telemetry=TelemetryConfig(logging=None))
+    Runtime.set_default(quiet, error_if_already_set=False)
+
+
+def _run(coro: Coroutine[Any, Any, int], data: DataDir | None) -> tuple[int, str | None]:
     try:
         return asyncio.run(coro), None
     except MessageRejected as exc:
@@ -216,8 +249,14 @@ def _run(coro: Coroutine[Any, Any, int]) -> tuple[int, str | None]:
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
             return 1, f"no such conversation ({exc.message})"
+        if "size exceeds limit" in exc.message:  # Temporal's payload limit, once encoded
+            return 2, f"not sent: the message is too large for the backend ({exc.message})"
+        if data is not None and data.disk_is_full():  # Temporal could not write it down
+            return 1, data.disk_full_message(f"the backend said: {exc.message}")
         return 1, f"the backend refused the request: {exc.message}"
     except DataDirBusy as exc:
         return 3, str(exc)
     except (BackendFailed, ChildFailed) as exc:
         return 1, f"the backend could not start: {exc}"
+    except OSError as exc:
+        return 1, data.explain(exc) if data is not None else (exc.strerror or str(exc))

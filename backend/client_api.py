@@ -8,6 +8,7 @@ Temporal or Redis is visible to callers.
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -36,7 +37,11 @@ from backend.workflows.conversation_types import (
 WORKFLOW_TYPE = "Conversation"
 # Temporal refuses payloads over 2 MB, and every model call re-sends the whole
 # conversation: refuse a message before sending rather than fail inside.
-MAX_MESSAGE_BYTES = 1_500_000
+MAX_MESSAGE_BYTES = 1_000_000
+# The workflow carries a conversation's text (twice: its turns and the agent's
+# items) through continue-as-new, in one payload that Temporal caps near 2 MB; past
+# this budget a conversation could no longer continue, so it refuses more text.
+MAX_CONVERSATION_BYTES = 1_020_000
 
 
 class BackendNotRunning(RuntimeError):
@@ -55,10 +60,27 @@ def new_message_id() -> str:
     return f"msg-{uuid.uuid4()}"
 
 
+def encoded_size(text: str) -> int:
+    """Bytes the text takes in a Temporal payload (JSON: control characters grow six-fold)."""
+    return len(json.dumps(text, ensure_ascii=False).encode("utf-8")) - 2
+
+
+def conversation_size(view: ConversationView) -> int:
+    return sum(
+        encoded_size(t.user_text)
+        + encoded_size(t.reply)
+        + sum(encoded_size(c.arguments) + encoded_size(c.output or "") for c in t.tool_calls)
+        for t in view.turns
+    )
+
+
 def check_message(text: str) -> None:
     if not text.strip():
         raise MessageRejected("the message is empty")
-    size = len(text.encode("utf-8", errors="surrogatepass"))
+    try:
+        size = encoded_size(text)
+    except UnicodeEncodeError:
+        raise MessageRejected("the message holds characters that are not valid Unicode") from None
     if size > MAX_MESSAGE_BYTES:
         raise MessageRejected(
             f"the message is {size / 1e6:.1f} MB; the limit is {MAX_MESSAGE_BYTES / 1e6:.1f} MB "
@@ -113,6 +135,8 @@ class DuraChatClient:
         """Send a user message (starting the conversation if new). Resending the same
         ``message_id`` is safe: the workflow applies it once."""
         check_message(text)
+        if conversation_id is not None:
+            await self._check_room(conversation_id, text)
         conversation_id = conversation_id or new_conversation_id()
         message_id = message_id or new_message_id()
         after = await self._stream_position(conversation_id)
@@ -126,6 +150,22 @@ class DuraChatClient:
             start_signal_args=[UserMessage(message_id=message_id, text=text)],
         )
         return Sent(conversation_id, message_id, after)
+
+    async def _check_room(self, conversation_id: str, text: str) -> None:
+        """Refuse text a conversation cannot carry any more (see MAX_CONVERSATION_BYTES).
+
+        Best effort: when the history cannot be had at once (the worker restarting),
+        the message goes; a resend of it is recognised by its id either way.
+        """
+        view = await self._history_now(conversation_id, timeout=1)
+        if view is None:
+            return
+        total = conversation_size(view) + encoded_size(text)
+        if total > MAX_CONVERSATION_BYTES:
+            raise MessageRejected(
+                f"this conversation is too long to go on ({total / 1e6:.2f} MB of text; the "
+                f"limit is {MAX_CONVERSATION_BYTES / 1e6:.2f} MB): start a new conversation"
+            )
 
     async def stop(self, conversation_id: str, turn_id: str | None = None) -> None:
         await self.temporal.get_workflow_handle(conversation_id).signal("stop", turn_id)

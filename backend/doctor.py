@@ -99,7 +99,11 @@ def check_running(data: DataDir) -> Check:
     if not data.root.exists():
         return Check("backend", True, "not running")
     lock = DataDirLock(data)
-    if lock.is_held_elsewhere():
+    try:
+        held = lock.is_held_elsewhere()
+    except OSError as exc:  # the lock file cannot be made: the data dir check says why
+        return Check("backend", False, f"cannot tell: {data.explain(exc)}")
+    if held:
         return Check("backend", True, lock.busy_message().split(";")[0])
     return Check("backend", True, "not running")
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import logging.handlers
+import sys
 from pathlib import Path
 
 MAX_BYTES = 5 * 1024 * 1024
@@ -11,10 +13,45 @@ BACKUPS = 3
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
+class LogFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating log that a full disk or a lost permission cannot turn into noise.
+
+    logging's default prints a traceback on stderr for every record it fails to
+    write; here the first failure is one line, the rest are dropped, and once a
+    write succeeds again (space was freed) a new failure is said again.
+    """
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8")
+        self._failing = False
+        self._failed_now = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._failed_now = False
+        super().emit(record)
+        if not self._failed_now:
+            self._failing = False
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        self._failed_now = True
+        if self._failing:
+            return
+        self._failing = True
+        exc = sys.exc_info()[1]
+        reason = (exc.strerror if isinstance(exc, OSError) else None) or exc
+        if sys.stderr is None:  # a GUI process without a console
+            return
+        with contextlib.suppress(OSError, ValueError):  # no stderr left either
+            print(
+                f"durachat: cannot write the log {self.baseFilename} ({reason}); "
+                "log lines are dropped until it can",
+                file=sys.stderr,
+                flush=True,
+            )
+
+
 def rotating_handler(path: Path) -> logging.Handler:
-    handler = logging.handlers.RotatingFileHandler(
-        path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8"
-    )
+    handler = LogFileHandler(path)
     handler.setFormatter(logging.Formatter(FORMAT))
     return handler
 
@@ -35,9 +72,7 @@ def child_output_logger(log_dir: Path, child: str) -> logging.Logger:
     one process (tests, the window) must not share handlers.
     """
     logger = logging.Logger(f"durachat.child.{child}", logging.INFO)
-    handler = logging.handlers.RotatingFileHandler(
-        log_dir / f"{child}.log", maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8"
-    )
+    handler = LogFileHandler(log_dir / f"{child}.log")
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
     logger.addHandler(handler)
     return logger

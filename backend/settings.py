@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from backend.paths import DataDir
 from backend.private_files import write_private
@@ -37,7 +37,8 @@ class Settings(BaseModel):
     # Which OpenAI API to speak; "auto": Responses for OpenAI and the demo model,
     # Chat Completions for other servers (what Ollama, vLLM, llama.cpp all speak).
     api: Literal["auto", "responses", "chat_completions"] = "auto"
-    request_timeout_s: float = 60.0  # silence from the model longer than this is a failure
+    # Silence from the model longer than this fails the attempt (and is retried).
+    request_timeout_s: float = Field(default=60.0, gt=0, allow_inf_nan=False)
     web_ui: bool = False
     theme: Literal["system", "light", "dark"] = "system"
 
@@ -60,22 +61,42 @@ class Settings(BaseModel):
 
     @classmethod
     def load(cls, path: Path) -> Settings:
-        if not path.exists():
-            return cls()
         try:
-            return cls.model_validate(json.loads(path.read_text(encoding="utf-8")))
-        except (ValueError, ValidationError) as exc:
-            raise SettingsError(
-                f"the settings file {path} is damaged ({_first_line(exc)}); fix it or delete it "
-                "to start from the defaults (conversations are not affected)"
-            ) from None
+            raw = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return cls()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise _damaged(path, f"it cannot be read: {_reason(exc)}") from None
+        try:
+            return cls.model_validate(json.loads(raw))
+        except ValidationError as exc:
+            raise _damaged(path, _first_problem(exc)) from None
+        except ValueError as exc:  # json.JSONDecodeError
+            raise _damaged(path, f"not valid JSON: {exc}") from None
 
     def save(self, path: Path) -> None:
         write_private(path, self.model_dump_json(indent=2))
 
 
-def _first_line(exc: Exception) -> str:
-    return str(exc).splitlines()[0]
+def _damaged(path: Path, problem: str) -> SettingsError:
+    return SettingsError(
+        f"the settings file {path} is damaged ({problem}); fix it or delete it "
+        "to start from the defaults (conversations are not affected)"
+    )
+
+
+def _first_problem(exc: ValidationError) -> str:
+    """The first bad value by name, e.g. ``request_timeout_s: Input should be...``."""
+    error = exc.errors(include_url=False)[0]
+    where = ".".join(str(part) for part in error["loc"])
+    if not where:
+        return "it must hold a JSON object of settings"
+    more = exc.error_count() - 1
+    return f"{where}: {error['msg']}" + (f"; and {more} more" if more else "")
+
+
+def _reason(exc: Exception) -> str:
+    return (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
 
 
 def save_choices(

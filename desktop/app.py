@@ -15,6 +15,7 @@ from backend.paths import DataDir
 from backend.settings import Settings, SettingsError
 from backend.supervisor.lock import DataDirLock
 from backend.supervisor.supervisor import SupervisorOptions
+from backend.temporal_logging import forward_core_logs
 from desktop.main_window import MainWindow
 from desktop.settings.theme import apply_theme
 from desktop.single_instance import InstanceServer, ask_running_window_to_show
@@ -55,6 +56,7 @@ def main(data_dir: str | None = None, argv: list[str] | None = None) -> int:
         print(f"durachat: already running on {data.root}; brought its window to the front")
         return 0
     setup_process_logging(data.logs / "window.log")
+    forward_core_logs()
     settings, settings_error = _settings(data)
     apply_theme(app, settings.theme)
     # A backend started by `durachat serve` already owns this data dir: use it.

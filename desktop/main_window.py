@@ -195,7 +195,10 @@ class MainWindow(QMainWindow):
 
     # -- tasks ------------------------------------------------------------------------
 
-    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any] | None:
+        if self._shutting_down:
+            coro.close()  # nothing new starts while the window stops its backend
+            return None
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
@@ -319,6 +322,7 @@ class MainWindow(QMainWindow):
 
     async def shutdown(self) -> None:
         """Stop following, disconnect, stop the backend we started, then close."""
+        self._shutting_down = True
         self._health_timer.stop()
         self._list_timer.stop()
         self._deliver_timer.stop()

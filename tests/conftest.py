@@ -35,3 +35,13 @@ def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
     sp.start()
     yield sp
     sp.close()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--faults",
+        type=int,
+        default=30,
+        help="how many faults the fault matrix injects (tests/faults/test_fault_matrix.py)",
+    )
+    parser.addoption("--fault-seed", type=int, default=20261123, help="the fault matrix's seed")

@@ -48,7 +48,11 @@ class DuraChatModelProvider(ModelProvider):
         else:
             inner = OpenAIChatCompletionsModel(model=name, openai_client=client)
         return StreamingModel(
-            inner, label=settings.describe(), endpoint=base_url, publisher=res.publisher
+            inner,
+            label=settings.describe(),
+            endpoint=base_url,
+            publisher=res.publisher,
+            timeout_s=settings.request_timeout_s,
         )
 
     @staticmethod

@@ -7,11 +7,16 @@ first event of every attempt is ``attempt_started``; on a retry it says so, and
 subscribers drop what the failed attempt had shown, so text is never duplicated.
 Publishing never fails or slows the call: the returned ModelResponse, recorded
 by Temporal, is the truth.
+
+Every way a provider can fail mid-call ends as an ApplicationError whose type
+``turn_errors.classify`` knows, so a failed turn says what happened in words.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -33,31 +38,68 @@ from backend.worker.call_context import CALL_CONTEXT, CallContext, event_fields
 _REASONING_DELTAS = frozenset(
     {"response.reasoning_summary_text.delta", "response.reasoning_text.delta"}
 )
+# An empty reply is retried once (often a provider hiccup); a second one in a row is
+# what this prompt gets, and more attempts would only keep the user waiting.
+EMPTY_REPLY_ATTEMPTS = 2
+# A model silent for request_timeout_s three times in a row is not coming back soon;
+# the activity's five attempts would keep the user waiting over five minutes (60 s each).
+TIMEOUT_ATTEMPTS = 3
+
+
+@dataclass
+class _Received:
+    """What one attempt has streamed so far."""
+
+    text: list[str] = field(default_factory=list)
+    deltas: int = 0  # text, reasoning or tool-argument pieces
 
 
 class StreamingModel(Model):
-    def __init__(self, inner: Model, label: str, endpoint: str, publisher: EventPublisher) -> None:
+    def __init__(
+        self,
+        inner: Model,
+        label: str,
+        endpoint: str,
+        publisher: EventPublisher,
+        timeout_s: float,
+    ) -> None:
         self._inner = inner
         self._label = label
         self._endpoint = endpoint
         self._publisher = publisher
+        self._timeout_s = timeout_s
 
     async def get_response(self, *args: Any, **kwargs: Any) -> ModelResponse:
         ctx = CALL_CONTEXT.get()
         publish = self._publisher_for(ctx)
         if ctx is not None:
             publish(AttemptStarted, model=self._label, retry=ctx.attempt > 1)
-        text_parts: list[str] = []
+        got = _Received()
         try:
-            completed = await self._stream(publish, text_parts, *args, **kwargs)
+            completed = await self._stream(publish, got, *args, **kwargs)
+        except (openai.APITimeoutError, httpx.TimeoutException) as exc:
+            raise self._timed_out(ctx, answering=got.deltas > 0) from exc
         except (openai.APIConnectionError, httpx.TransportError) as exc:
-            if isinstance(exc, openai.APITimeoutError):
-                raise  # the plugin and the turn's error say "did not answer in time"
             # Retryable; the message names the server so the user can fix a wrong URL.
             raise ApplicationError(
                 f"could not reach {self._endpoint}: {exc}", type="Unreachable"
             ) from exc
-        publish(MessageDone, text="".join(text_parts))
+        except json.JSONDecodeError as exc:
+            # A stream line that is not JSON: a broken proxy or server. Retryable; what
+            # the attempt had shown is dropped by subscribers when the retry starts.
+            raise ApplicationError(
+                f"the model's server at {self._endpoint} sent a malformed reply "
+                f"(a stream line that is not JSON: {exc.msg})",
+                type="MalformedReply",
+            ) from exc
+        if _is_empty(completed):
+            # Not a silent success: a turn with no reply says so.
+            raise ApplicationError(
+                "the model returned an empty reply (no text and no tool call)",
+                type="EmptyReply",
+                non_retryable=ctx is not None and ctx.attempt >= EMPTY_REPLY_ATTEMPTS,
+            )
+        publish(MessageDone, text="".join(got.text))
         await self._publisher.flush()
         return ModelResponse(
             output=completed.output,
@@ -65,12 +107,23 @@ class StreamingModel(Model):
             response_id=completed.id,
         )
 
-    async def _stream(self, publish: Any, text_parts: list[str], *args: Any, **kwargs: Any) -> Any:
+    def _timed_out(self, ctx: CallContext | None, answering: bool) -> ApplicationError:
+        silence = f"nothing arrived for {self._timeout_s:g} s (request_timeout_s in settings)"
+        what = "stopped answering mid-reply" if answering else "did not answer"
+        return ApplicationError(
+            f"the model {what}: {silence}",
+            type="ModelTimeout",
+            non_retryable=ctx is not None and ctx.attempt >= TIMEOUT_ATTEMPTS,
+        )
+
+    async def _stream(self, publish: Any, got: _Received, *args: Any, **kwargs: Any) -> Any:
         completed = None
         async for event in self._inner.stream_response(*args, **kwargs):
             kind = event.type
+            if kind.endswith(".delta"):
+                got.deltas += 1
             if kind == "response.output_text.delta":
-                text_parts.append(event.delta)
+                got.text.append(event.delta)
                 publish(TextDelta, text=event.delta)
             elif kind in _REASONING_DELTAS:
                 publish(ReasoningDelta, text=event.delta)
@@ -100,6 +153,22 @@ class StreamingModel(Model):
 
     async def close(self) -> None:
         await self._inner.close()
+
+
+def _is_empty(response: Any) -> bool:
+    """True when the reply holds nothing for the user: no text, no refusal, no tool call
+    (reasoning alone is not an answer)."""
+    for item in response.output or []:
+        kind = getattr(item, "type", None)
+        if kind == "reasoning":
+            continue
+        if kind != "message":
+            return False  # a function call or another action
+        for part in item.content or []:
+            said = getattr(part, "text", None) or getattr(part, "refusal", None)
+            if said and said.strip():
+                return False
+    return True
 
 
 def _usage(response: Any) -> Usage:

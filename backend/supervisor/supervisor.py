@@ -162,6 +162,9 @@ class Supervisor:
                 self._check_external("Redis", ping(redis.host, redis.port, redis.password, 10))
             )
         from backend.supervisor.health_check import start_health_workflow
+        from backend.temporal_logging import forward_core_logs
+
+        forward_core_logs()  # before our first client: its warnings go to the log file
 
         health = asyncio.ensure_future(start_health_workflow(temporal_address, timeout=60))
         starts.append(health)

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 from temporalio import activity
 
+from backend.settings import SettingsError
 from backend.stream.events import ToolResult
 from backend.tools.calculator import calculate
 from backend.tools.clock import current_time
@@ -65,8 +66,8 @@ async def run_tool(call: ToolInvocation) -> ToolOutcome:
         output = await asyncio.to_thread(_dispatch, call.name, args, granted)
     except json.JSONDecodeError:
         error = f"the arguments are not valid JSON: {call.arguments[:200]!r}"
-    except (ToolError, OSError) as exc:
-        error = str(exc)
+    except (ToolError, OSError, SettingsError) as exc:
+        error = str(exc)  # a damaged settings file: the tool says so, the turn goes on
     outcome = ToolOutcome(
         output=output,
         error=error,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from temporalio.exceptions import ApplicationError, FailureError
 
 from backend.workflows.conversation_types import TurnError
@@ -13,11 +15,25 @@ _KINDS = {
     "InternalServerError": ("provider_error", "the provider had a server error"),
     "NotFoundError": ("configuration", "the provider does not know this model or URL"),
     "BadRequestError": ("bad_request", "the provider refused the request"),
+    "UnprocessableEntityError": ("bad_request", "the provider refused the request"),
     "ConfigurationError": ("configuration", ""),
     "Unreachable": ("unreachable", ""),
     "APIConnectionError": ("unreachable", "the model's server could not be reached"),
     "APITimeoutError": ("timeout", "the model did not answer in time"),
+    # Raised by backend.models.streaming_model, with the whole message.
+    "ModelTimeout": ("timeout", ""),
+    "MalformedReply": ("provider_error", ""),
+    "EmptyReply": ("provider_error", ""),
+    "IncompleteStream": ("provider_error", ""),
 }
+# Ours stop the activity's retries early, yet sending again later may well work.
+_WORTH_RETRYING_LATER = frozenset({"ModelTimeout", "EmptyReply"})
+# What the user can do, where the provider's own words do not say it.
+_ADVICE = {
+    "rate_limited": "wait a minute before sending again, or check your plan's usage limits",
+}
+# The openai client's message for an HTTP error: "Error code: 429 - <provider's words>".
+_STATUS_RE = re.compile(r"^Error code: (?P<status>\d{3})(?: - (?P<said>.*))?$", re.DOTALL)
 
 
 def classify(exc: BaseException) -> TurnError:
@@ -31,15 +47,37 @@ def classify(exc: BaseException) -> TurnError:
     for link in chain:  # the outermost known kind: ours wrap the SDK's with more context
         if isinstance(link, ApplicationError) and link.type in _KINDS:
             kind, lead = _KINDS[link.type]
-            detail = link.message
-            message = f"{lead}: {detail}" if lead and detail else (lead or detail)
-            return TurnError(kind=kind, message=message, retryable=not final)
+            retryable = not final or link.type in _WORTH_RETRYING_LATER
+            return _error(kind, lead, _readable(link.message), retryable=retryable)
     for link in reversed(chain):
         if isinstance(link, FailureError) and "timed out" in str(link).lower():
             return TurnError(
                 kind="timeout", message="the model did not answer in time", retryable=True
             )
     innermost = chain[-1]
-    return TurnError(
-        kind="error", message=str(innermost) or type(innermost).__name__, retryable=not final
-    )
+    said = innermost.message if isinstance(innermost, FailureError) else str(innermost)
+    status = _STATUS_RE.match(said.strip())
+    if status:  # an HTTP status the table does not name
+        kind = "provider_error" if int(status["status"]) >= 500 else "bad_request"
+        lead = "the provider answered with an error"
+        return _error(kind, lead, _readable(said), retryable=not final)
+    # Unknown: the type name is part of the story ("KeyError: 'x'").
+    message = str(innermost) or type(innermost).__name__
+    return TurnError(kind="error", message=message, retryable=not final)
+
+
+def _error(kind: str, lead: str, detail: str, retryable: bool) -> TurnError:
+    message = f"{lead}: {detail}" if lead and detail else (lead or detail)
+    if advice := _ADVICE.get(kind):
+        message = f"{message.rstrip('.')}; {advice}"
+    return TurnError(kind=kind, message=message, retryable=retryable)
+
+
+def _readable(detail: str) -> str:
+    """``Error code: 500 - The server had an error`` as ``The server had an error (HTTP 500)``."""
+    match = _STATUS_RE.match(detail.strip())
+    if match is None:
+        return detail
+    said = (match["said"] or "").strip()
+    status = f"HTTP {match['status']}"
+    return f"{said.rstrip('.')} ({status})" if said else status
