@@ -69,6 +69,7 @@ def conversation_size(view: ConversationView) -> int:
     return sum(
         encoded_size(t.user_text)
         + encoded_size(t.reply)
+        + encoded_size(t.reasoning)
         + sum(encoded_size(c.arguments) + encoded_size(c.output or "") for c in t.tool_calls)
         for t in view.turns
     )
@@ -154,12 +155,16 @@ class DuraChatClient:
     async def _check_room(self, conversation_id: str, text: str) -> None:
         """Refuse text a conversation cannot carry any more (see MAX_CONVERSATION_BYTES).
 
-        Best effort: when the history cannot be had at once (the worker restarting),
-        the message goes; a resend of it is recognised by its id either way.
+        Needs the conversation's history: while it cannot be had (the worker
+        restarting) this raises TimeoutError, so the outbox keeps the message and
+        tries again; a conversation that does not exist yet has room.
         """
-        view = await self._history_now(conversation_id, timeout=1)
-        if view is None:
-            return
+        try:
+            view = await asyncio.wait_for(self.history(conversation_id, timeout=2), 3)
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                return
+            raise
         total = conversation_size(view) + encoded_size(text)
         if total > MAX_CONVERSATION_BYTES:
             raise MessageRejected(
@@ -230,10 +235,9 @@ class DuraChatClient:
         return [v for v in views if v is not None]
 
     async def _view_or_none(self, conversation_id: str) -> ConversationView | None:
-        try:
-            return await self.history(conversation_id)
-        except RPCError:
-            return None
+        """None for a conversation that cannot answer now (deleted meanwhile, its
+        worker restarting): the list shows the others rather than wait."""
+        return await self._history_now(conversation_id, timeout=2)
 
     # -- the live stream -----------------------------------------------------------------
 

@@ -14,10 +14,11 @@ import asyncio
 import json
 import logging
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 
 from backend.client_api import DuraChatClient, MessageRejected, Sent
 from backend.private_files import write_private
@@ -45,7 +46,10 @@ class Outbox:
             return _HELD_LIST.validate_json(self.path.read_bytes())
         except FileNotFoundError:
             return []
-        except (OSError, ValidationError, ValueError) as exc:
+        except OSError as exc:
+            log.error("the outbox %s cannot be read (%s)", self.path, exc)
+            return []
+        except (ValidationError, ValueError) as exc:
             # Keep the damaged file for the user to inspect rather than overwrite it.
             kept = self.path.with_name(f"{self.path.name}.damaged-{int(time.time())}")
             self.path.replace(kept)
@@ -78,30 +82,30 @@ class Outbox:
         return message_id in self._held
 
 
-def is_backend_unreachable(exc: BaseException) -> bool:
-    """Errors that mean "the backend is not there right now", as opposed to a refusal."""
-    if isinstance(exc, RPCError):
-        return exc.status in (
-            RPCStatusCode.UNAVAILABLE,
-            RPCStatusCode.DEADLINE_EXCEEDED,
-            RPCStatusCode.CANCELLED,
-            RPCStatusCode.UNKNOWN,
-        )
-    return isinstance(exc, (OSError, TimeoutError, ConnectionError))
+@dataclass
+class Delivery:
+    """What one pass over the outbox did."""
+
+    sent: list[Sent] = field(default_factory=list)
+    # Messages the backend will never take as they are (too long a conversation...):
+    # released, with the reason, for the caller to show and give back to the user.
+    refused: list[tuple[HeldMessage, str]] = field(default_factory=list)
+    # True when it stopped at a message the backend could not take right now: that
+    # one and those after it are still held.
+    stalled: bool = False
 
 
 async def deliver_held(
     outbox: Outbox, client: DuraChatClient, attempt_timeout: float = 5.0
-) -> list[Sent]:
-    """Send every held message, oldest first; stop at the first that cannot go yet.
+) -> Delivery:
+    """Send the held messages, oldest first; stop at the first that cannot go yet.
 
-    Returns what was delivered. A message the backend refuses outright (it would
-    never go) is released and logged rather than retried forever. An attempt is cut
-    short after ``attempt_timeout`` (Temporal's client retries a dead server for
-    several seconds): if it did reach the backend after all, the resend is
-    recognised by its id and applied once.
+    An attempt is cut short after ``attempt_timeout`` (Temporal's client retries a
+    dead server for several seconds): if it did reach the backend after all, the
+    resend is recognised by its id and applied once. Nothing raises: what could
+    not be sent stays held and ``stalled`` says so.
     """
-    delivered: list[Sent] = []
+    result = Delivery()
     for message in outbox.pending():
         try:
             sent = await asyncio.wait_for(
@@ -109,13 +113,22 @@ async def deliver_held(
                 attempt_timeout,
             )
         except MessageRejected as exc:
-            log.error("a held message was refused and dropped: %s", exc)
-            outbox.release(message.message_id)
+            result.refused.append((message, str(exc)))
+            _release(outbox, message)
             continue
         except Exception as exc:
-            if is_backend_unreachable(exc):
-                break
-            raise
+            if not isinstance(exc, (RPCError, OSError, TimeoutError, ConnectionError)):
+                log.exception("sending a held message failed; it stays held")
+            result.stalled = True
+            break
+        _release(outbox, message)
+        result.sent.append(sent)
+    return result
+
+
+def _release(outbox: Outbox, message: HeldMessage) -> None:
+    try:
         outbox.release(message.message_id)
-        delivered.append(sent)
-    return delivered
+    except OSError as exc:
+        # It stays on disk and goes again later: applied once all the same.
+        log.warning("could not update the outbox (%s); %s will be resent", exc, message.message_id)

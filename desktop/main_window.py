@@ -48,6 +48,8 @@ from desktop.settings.theme import apply_theme
 
 log = logging.getLogger(__name__)
 STARTING = "Starting Temporal / Redis / worker…"
+HEALTH_MS = 2000
+HEALTH_WHILE_STARTING_MS = 100
 
 
 class MainWindow(QMainWindow):
@@ -74,6 +76,8 @@ class MainWindow(QMainWindow):
         self._follows: dict[str, asyncio.Task[None]] = {}
         self._shutting_down = False
         self.outbox = Outbox(data.outbox_file)
+        self._user_navigated = False  # once true, start-up no longer reopens the last one
+        self._list_generation = 0
         self._deliver_lock = asyncio.Lock()
         self._shut_down = False
         self.setWindowTitle("DuraChat")
@@ -170,7 +174,7 @@ class MainWindow(QMainWindow):
         self.model.reset.connect(self._show_usage)
         self.model.reset.connect(self._show_stoppable)
         self._health_timer = QTimer(self)
-        self._health_timer.setInterval(2000)
+        self._health_timer.setInterval(HEALTH_MS)
         self._health_timer.timeout.connect(self._show_health)
         self._deliver_timer = QTimer(self)
         self._deliver_timer.setSingleShot(True)
@@ -222,11 +226,17 @@ class MainWindow(QMainWindow):
         try:
             if self.supervise:
                 self.supervisor = Supervisor(self.options)
+                # Each part lights up in the status bar as it becomes ready.
+                self._health_timer.setInterval(HEALTH_WHILE_STARTING_MS)
+                self._health_timer.start()
                 info = await self.supervisor.start()
+                self._health_timer.setInterval(HEALTH_MS)
                 self.client = await DuraChatClient.connect_to(info)
             else:
                 self.client = await DuraChatClient.connect(self.data)
         except Exception as exc:
+            self._health_timer.stop()
+            self._show_health()  # which parts came up and which did not
             self.supervisor = None
             message = (
                 f"The backend did not start: {exc}  —  logs: {self.data.logs}"
@@ -248,13 +258,13 @@ class MainWindow(QMainWindow):
         self._set_enabled(True)
         self._show_health()
         self._health_timer.start()
-        await self.refresh_conversations()
         self._deliver_soon()  # what an earlier run could not send yet
+        await self.refresh_conversations()
         # Resume where the user was: the most recent conversation, re-attached to
-        # its reply if one is still being generated.
+        # its reply if one is still being generated (unless the user already moved).
         ids = self.conversation_list.ids()
-        if self.conversation_id is None and ids and not self.conversation_list.query:
-            self.open_conversation(ids[0])
+        if not self._user_navigated and ids and not self.conversation_list.query:
+            self.open_conversation(ids[0], by_user=False)
         self.ready.emit()
 
     def _show_health(self) -> None:
@@ -349,7 +359,11 @@ class MainWindow(QMainWindow):
     async def refresh_conversations(self) -> None:
         if self.client is None:
             return
+        self._list_generation += 1
+        generation = self._list_generation
         summaries = await self.client.list(self.conversation_list.query)
+        if generation != self._list_generation:
+            return  # a newer refresh (another search, say) started meanwhile: it shows
         self.conversation_list.show_conversations(summaries)
         # Replies generating in conversations that are not open end unseen: look
         # again shortly so their "generating" dot goes when they finish.
@@ -365,18 +379,23 @@ class MainWindow(QMainWindow):
         assert self.client is not None
         if conversation_id == self.conversation_id:
             self.new_conversation()
+        for message in self.outbox.pending():
+            if message.conversation_id == conversation_id:
+                self.outbox.release(message.message_id)  # or it would bring it back
         await self.client.delete(conversation_id)
         self.status_label.setText("Conversation deleted")
         await self.refresh_conversations()
 
     def new_conversation(self) -> None:
+        self._user_navigated = True
         self._stop_following()
         self.conversation_id = None
         self.model.clear(None)
         self.conversation_list.select(None)
         self.composer.setFocus()
 
-    def open_conversation(self, conversation_id: str) -> None:
+    def open_conversation(self, conversation_id: str, by_user: bool = True) -> None:
+        self._user_navigated |= by_user
         if conversation_id == self.conversation_id:
             return
         self._stop_following()
@@ -394,7 +413,6 @@ class MainWindow(QMainWindow):
         for message in self.outbox.pending():
             if message.conversation_id == conversation_id:
                 self.model.add_pending(message.message_id, message.text)
-                self.model.mark_held(message.message_id)
         self._follow_running(view)
 
     def _follow_running(self, view: ConversationView) -> None:
@@ -411,6 +429,10 @@ class MainWindow(QMainWindow):
         self._follows.clear()
 
     def _follow(self, conversation_id: str, turn_id: str, after: str) -> None:
+        # One follower per turn: two would show every token twice. Not through
+        # _spawn: follows are cancelled by conversation (see _stop_following).
+        if turn_id in self._follows or self._shutting_down:
+            return
         task = asyncio.ensure_future(self._follow_turn(conversation_id, turn_id, after))
         self._follows[turn_id] = task
         task.add_done_callback(self._task_done)
@@ -470,25 +492,32 @@ class MainWindow(QMainWindow):
         the conversation in the order they were written)."""
         if self.client is None:
             return
-        async with self._deliver_lock:
-            delivered = await deliver_held(self.outbox, self.client)
-        for sent in delivered:
+        try:
+            async with self._deliver_lock:
+                delivery = await deliver_held(self.outbox, self.client)
+        finally:
+            if self.outbox.pending():
+                self._deliver_timer.start()  # whatever happened, try again shortly
+        for sent in delivery.sent:
             self.model.mark_sent(sent.message_id)
             if sent.conversation_id == self.conversation_id:
                 self._follow(sent.conversation_id, sent.message_id, sent.stream_after)
-        held = self.outbox.pending()
-        for message in held:
+        for message, why in delivery.refused:
+            self.model.mark_refused(message.message_id, why)
             if message.conversation_id == self.conversation_id:
-                self.model.mark_held(message.message_id)
-        if held:
+                self._give_back(message.text, f"Not sent: {why}")
+        if delivery.stalled:
+            held = self.outbox.pending()
+            for message in held:
+                if message.conversation_id == self.conversation_id:
+                    self.model.mark_held(message.message_id)
             self.status_label.setText(
                 f"{len(held)} message(s) held: the backend is not reachable; "
                 "they will be sent when it is back"
             )
-            self._deliver_timer.start()
-        elif delivered and self.status_label.text().endswith("when it is back"):
+        elif delivery.sent and self.status_label.text().endswith("when it is back"):
             self.status_label.setText("Held messages sent")
-        if delivered:
+        if delivery.sent:
             await self.refresh_conversations()
 
     def stop_turn(self) -> None:

@@ -48,7 +48,12 @@ def classify(exc: BaseException) -> TurnError:
         if isinstance(link, ApplicationError) and link.type in _KINDS:
             kind, lead = _KINDS[link.type]
             retryable = not final or link.type in _WORTH_RETRYING_LATER
-            return _error(kind, lead, _readable(link.message), retryable=retryable)
+            detail = _readable(link.message)
+            if kind == "auth":
+                # A provider's 401 text may quote the key (OpenAI masks most of it; a
+                # proxy may not): this message goes to the history, Redis and logs.
+                detail = _status_only(link.message)
+            return _error(kind, lead, detail, retryable=retryable)
     for link in reversed(chain):
         if isinstance(link, FailureError) and "timed out" in str(link).lower():
             return TurnError(
@@ -71,6 +76,11 @@ def _error(kind: str, lead: str, detail: str, retryable: bool) -> TurnError:
     if advice := _ADVICE.get(kind):
         message = f"{message.rstrip('.')}; {advice}"
     return TurnError(kind=kind, message=message, retryable=retryable)
+
+
+def _status_only(detail: str) -> str:
+    match = _STATUS_RE.search(detail.strip())
+    return f"HTTP {match['status']}" if match else ""
 
 
 def _readable(detail: str) -> str:

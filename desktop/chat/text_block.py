@@ -80,5 +80,10 @@ class TextBlock(QTextBrowser):
         return True
 
 
+SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
+
+
 def _open_link(url: QUrl) -> None:
-    QDesktopServices.openUrl(url)
+    # Model output is untrusted: a file: or custom-scheme link could open anything.
+    if url.scheme().lower() in SAFE_SCHEMES:
+        QDesktopServices.openUrl(url)

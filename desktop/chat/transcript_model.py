@@ -162,6 +162,15 @@ class TranscriptModel(QObject):
             item.status = "held"
             self._mark(turn_id)
 
+    def mark_refused(self, turn_id: str, why: str) -> None:
+        """The backend will not take the message as it is: it was not sent."""
+        item = self.turns.get(turn_id)
+        if item is not None and not item.finished:
+            item.status = "failed"
+            item.error = f"not sent: {why}"
+            item.error_kind, item.error_message = "error", f"Not sent: {why}"
+            self._mark(turn_id)
+
     def mark_sent(self, turn_id: str) -> None:
         """The backend has the message; its reply comes next (or after the ones before)."""
         item = self.turns.get(turn_id)

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from backend.paths import DataDir
+from backend.supervisor.supervisor import SupervisorOptions
 from desktop.main_window import MainWindow
 from tests.support.serve_process import ServeProcess
 
@@ -44,12 +45,15 @@ def window(backend: ServeProcess, loop: qasync.QEventLoop) -> Iterator[MainWindo
     Not qtbot.addWidget: the window must stop (asynchronously) before it is deleted.
     """
     win = MainWindow(DataDir(backend.data_dir), supervise=False)
+    ready: list[bool] = []
+    win.ready.connect(lambda: ready.append(True))
     win.show()
 
     async def started() -> None:
         win.start()
-        await until(lambda: win.client is not None and win.composer.isEnabled(), 15)
-        # On start the window reopens the most recent conversation (an earlier test's).
+        # Ready means the start-up is over, including reopening the most recent
+        # conversation (an earlier test's): then start an empty one for this test.
+        await until(lambda: ready, 15, "window ready")
         win.new_conversation()
 
     loop.run_until_complete(started())
@@ -63,3 +67,27 @@ def type_and_send(qtbot: QtBot, win: MainWindow, text: str) -> None:
     win.composer.setFocus()
     qtbot.keyClicks(win.composer, text)
     qtbot.keyClick(win.composer, Qt.Key.Key_Return)
+
+
+def open_own_window(
+    data: DataDir, loop: qasync.QEventLoop, tokens_per_second: float = 0
+) -> MainWindow:
+    """A window that starts (and on close stops) its own backend on ``data``, as
+    ``durachat`` does; returns once it is ready."""
+    win = MainWindow(
+        data, SupervisorOptions(data_dir=data, demo_tokens_per_second=tokens_per_second)
+    )
+    win.show()
+
+    async def started() -> None:
+        win.start()
+        await until(lambda: win.composer.isEnabled(), 60, "backend ready")
+
+    loop.run_until_complete(started())
+    return win
+
+
+def close_own_window(win: MainWindow, loop: qasync.QEventLoop) -> None:
+    win.close()  # as the user does: the backend stops behind it
+    loop.run_until_complete(until(lambda: win._shut_down, 60, "backend stopped"))
+    win.deleteLater()

@@ -13,22 +13,9 @@ from pytestqt.qtbot import QtBot
 from backend.demo_model.script import counted_tokens
 from backend.paths import DataDir
 from backend.runtime_info import RuntimeInfo
-from backend.supervisor.supervisor import SupervisorOptions
 from desktop.chat.turn_status import HELD
 from desktop.main_window import MainWindow
-from tests.desktop.conftest import until
-
-
-def open_window(data: DataDir, loop: qasync.QEventLoop) -> MainWindow:
-    win = MainWindow(data, SupervisorOptions(data_dir=data, demo_tokens_per_second=0))
-    win.show()
-
-    async def started() -> None:
-        win.start()
-        await until(lambda: win.composer.isEnabled(), 60, "backend ready")
-
-    loop.run_until_complete(started())
-    return win
+from tests.desktop.conftest import close_own_window, open_own_window, until
 
 
 def temporal_pid(data: DataDir) -> int:
@@ -49,7 +36,7 @@ def test_held_while_temporal_is_frozen_then_delivered_exactly_once(
     tmp_path: Path, qtbot: QtBot, loop: qasync.QEventLoop
 ) -> None:
     data = DataDir(tmp_path / "data")
-    win = open_window(data, loop)
+    win = open_own_window(data, loop)
 
     async def first_part() -> tuple[str, str]:
         first = send(win, qtbot, "[demo tokens=3]")
@@ -81,7 +68,7 @@ def test_held_while_temporal_is_frozen_then_delivered_exactly_once(
     win.deleteLater()
     assert second in data.outbox_file.read_text()
 
-    reopened = open_window(data, loop)
+    reopened = open_own_window(data, loop)
 
     async def delivered_after_restart() -> None:
         await until(lambda: second in reopened.model.turns, 20, "shown again")
@@ -98,6 +85,4 @@ def test_held_while_temporal_is_frozen_then_delivered_exactly_once(
         assert reopened.outbox.pending() == []
 
     loop.run_until_complete(delivered_after_restart())
-    reopened.close()
-    loop.run_until_complete(until(lambda: reopened._shut_down, 60, "stopped"))
-    reopened.deleteLater()
+    close_own_window(reopened, loop)

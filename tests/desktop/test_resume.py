@@ -10,36 +10,17 @@ from pytestqt.qtbot import QtBot
 
 from backend.demo_model.script import counted_tokens
 from backend.paths import DataDir
-from backend.supervisor.supervisor import SupervisorOptions
-from desktop.main_window import MainWindow
-from tests.desktop.conftest import until
+from tests.desktop.conftest import close_own_window, open_own_window, until
 
 TOKENS = 300
-
-
-def open_window(data: DataDir, loop: qasync.QEventLoop) -> MainWindow:
-    win = MainWindow(data, SupervisorOptions(data_dir=data, demo_tokens_per_second=30))
-    win.show()
-
-    async def started() -> None:
-        win.start()
-        await until(lambda: win.composer.isEnabled(), 60, "backend ready")
-
-    loop.run_until_complete(started())
-    return win
-
-
-def close_window(win: MainWindow, loop: qasync.QEventLoop) -> None:
-    win.close()  # as the user does: the backend stops behind it
-    loop.run_until_complete(until(lambda: win._shut_down, 30, "backend stopped"))
-    win.deleteLater()
+TOKENS_PER_SECOND = 30
 
 
 def test_a_reply_in_progress_when_the_window_closed_finishes_after_reopening(
     tmp_path: Path, qtbot: QtBot, loop: qasync.QEventLoop
 ) -> None:
     data = DataDir(tmp_path / "data")
-    first = open_window(data, loop)
+    first = open_own_window(data, loop, TOKENS_PER_SECOND)
 
     async def chat_then_start_a_long_reply() -> tuple[str, str, str]:
         first.composer.setFocus()
@@ -58,9 +39,9 @@ def test_a_reply_in_progress_when_the_window_closed_finishes_after_reopening(
     conversation_id, done_id, running_id = loop.run_until_complete(chat_then_start_a_long_reply())
     seen_before_close = first.transcript.widgets[running_id].reply_markdown
     assert first.model.turns[running_id].status == "running"
-    close_window(first, loop)
+    close_own_window(first, loop)
 
-    second = open_window(data, loop)
+    second = open_own_window(data, loop, TOKENS_PER_SECOND)
 
     async def resumed() -> None:
         # The most recent conversation is open again, with everything it had.
@@ -91,4 +72,4 @@ def test_a_reply_in_progress_when_the_window_closed_finishes_after_reopening(
         )
 
     loop.run_until_complete(resumed())
-    close_window(second, loop)
+    close_own_window(second, loop)

@@ -22,6 +22,8 @@ def test_window_starts_and_stops_its_backend(tmp_path: Path, loop: qasync.QEvent
         win.start()
         assert win.status_label.text() == STARTING  # shown at once, before anything is up
         assert not win.composer.isEnabled()
+        # Progress: the parts appear as they start, the worker (slowest) not yet ready.
+        await until(lambda: "○ worker" in win.health_label.text(), 10, "parts listed")
         await until(lambda: win.composer.isEnabled(), 60, "backend ready")
         assert win.status_label.text().startswith("Ready")
         assert "● temporal" in win.health_label.text()

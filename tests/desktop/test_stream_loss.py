@@ -32,6 +32,7 @@ async def reply_survives(win: MainWindow, qtbot: QtBot, fault) -> None:  # type:
     (turn_id,) = win.model.turns
     await until(lambda: "w20 " in win.model.turns[turn_id].reply, 20, "tokens before the fault")
     await fault()
+    assert win.model.turns[turn_id].status == "running"  # the fault hit mid-reply
     await until(lambda: win.model.turns[turn_id].status == "done", 60, "reply done")
     assert win.client is not None and win.conversation_id is not None
     (turn,) = (await win.client.history(win.conversation_id, timeout=10)).turns

@@ -354,10 +354,8 @@ def test_a_message_sent_during_a_reply_shows_as_queued_until_it_starts(
     window: MainWindow, qtbot: QtBot, loop: qasync.QEventLoop
 ) -> None:
     async def scenario() -> None:
-        type_and_send(qtbot, window, "[demo tokens=60 tps=60]")
+        type_and_send(qtbot, window, "[demo tokens=150 tps=60]")
         (first,) = window.model.turns
-        # Sent once the first reply is under way: two sends racing each other to the
-        # backend may arrive in either order (MainWindow does not serialise them).
         await until(lambda: window.model.turns[first].status == "running", 20, "first running")
         type_and_send(qtbot, window, "[demo tokens=5]")
         _, second = window.model.turns
@@ -368,8 +366,10 @@ def test_a_message_sent_during_a_reply_shows_as_queued_until_it_starts(
             return w is not None and w.status.text() == QUEUED_BEHIND
 
         await until(queued_behind, 10, "the second message queued")
-        assert not window.model.turns[first].finished
-        assert window.model.turns[second].status == "queued"  # the backend has not begun it
+        await until(lambda: second not in window.outbox, 10, "the backend has it")
+        assert window.conversation_id is not None
+        view = await client_of(window).history(window.conversation_id)
+        assert [t.status for t in view.turns] == ["running", "queued"]  # queued by the backend
         assert widgets[second].status.isVisible()
         assert widgets[first].status.text() != QUEUED_BEHIND
 
@@ -377,7 +377,7 @@ def test_a_message_sent_during_a_reply_shows_as_queued_until_it_starts(
         await until(lambda: second not in window._follows, 5, "durable version")
         assert window.model.turns[first].status == "done"
         assert widgets[second].status.text() != QUEUED_BEHIND
-        assert widgets[first].reply_markdown == "".join(counted_tokens(60))
+        assert widgets[first].reply_markdown == "".join(counted_tokens(150))
         assert widgets[second].reply_markdown == "".join(counted_tokens(5))
 
     loop.run_until_complete(scenario())

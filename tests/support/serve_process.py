@@ -68,8 +68,18 @@ class ServeProcess:
         sel.register(self.proc.stdout, selectors.EVENT_READ)
         if not sel.select(timeout):
             self.kill()
-            raise AssertionError(f"serve not ready within {timeout} s:\n{self.stderr()}")
+            raise AssertionError(
+                f"serve not ready within {timeout} s:\n{self.stderr()}\n{self.log_tails()}"
+            )
         return self.proc.stdout.readline()
+
+    def log_tails(self, lines: int = 15) -> str:
+        """The end of each log in the data dir: why a start hung."""
+        tails = []
+        for log in sorted((self.data_dir / "logs").glob("*.log")):
+            text = log.read_text(errors="replace").splitlines()[-lines:]
+            tails.append(f"--- {log.name}\n" + "\n".join(text))
+        return "\n".join(tails)
 
     def stderr(self) -> str:
         if not self._stderr.closed:
