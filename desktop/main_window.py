@@ -333,6 +333,8 @@ class MainWindow(QMainWindow):
     async def shutdown(self) -> None:
         """Stop following, disconnect, stop the backend we started, then close."""
         self._shutting_down = True
+        for dialog in self.findChildren(SettingsDialog):
+            dialog.reject()  # cancels a connection test still running
         self._health_timer.stop()
         self._list_timer.stop()
         self._deliver_timer.stop()

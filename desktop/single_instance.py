@@ -47,8 +47,9 @@ class InstanceServer(QObject):
         self._server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
         self._server.newConnection.connect(self._on_connection)
         name = server_name(data)
-        # A window killed with SIGKILL leaves its socket file behind; nobody answers
-        # on it (we just tried), so it is safe to remove.
+        # A window killed with SIGKILL leaves its socket file behind: remove it. Two
+        # launches racing here may take the socket from each other; the data dir's
+        # lock still lets only one of them run the backend.
         QLocalServer.removeServer(name)
         self.listening = self._server.listen(name)
 

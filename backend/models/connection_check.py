@@ -43,7 +43,7 @@ async def check_connection(
     try:
         base_url, key = choose_endpoint(settings, demo_base_url, api_key)
     except EndpointError as exc:
-        return ConnectionResult(False, _sentence(str(exc)))
+        return ConnectionResult(False, as_sentence(str(exc)))
     # The window awaits this on its UI loop, and importing openai the first time takes
     # about 0.4 s: import it on a thread so the window keeps painting.
     openai = await asyncio.to_thread(importlib.import_module, "openai")
@@ -145,6 +145,7 @@ def _scrub(message: str, api_key: str | None) -> str:
     return message.replace(api_key, "****") if api_key else message
 
 
-def _sentence(text: str) -> str:
+def as_sentence(text: str) -> str:
+    """Capitalised, with a full stop: how the dialog shows a message."""
     text = text[:1].upper() + text[1:]
     return text if text.endswith(".") else f"{text}."

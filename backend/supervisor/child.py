@@ -172,7 +172,11 @@ class ChildProcess:
                     fut.set_result(line)
 
     async def wait_for_line(self, predicate: Callable[[str], bool]) -> str:
-        """Wait for an output line (stdout or stderr) matching ``predicate``."""
+        """Wait for an output line (stdout or stderr) matching ``predicate``, or take
+        one that came already: a fast child may print before anyone waits."""
+        for line in self._lines:
+            if predicate(line):
+                return line
         fut: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         entry = (predicate, fut)
         self._line_waiters.append(entry)

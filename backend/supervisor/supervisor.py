@@ -150,11 +150,13 @@ class Supervisor:
             )
         )
 
-        # The worker goes first: importing the agents SDK is the longest step of a
-        # start, and everything else overlaps it.
+        # Spawn now, the worker first (its import of the agents SDK is the longest
+        # step of a start), and only then import what the rest needs: it overlaps.
         starts: list[Awaitable[object]] = [
-            self.children[name].start() for name in sorted(self.children, key=_worker_first)
+            asyncio.ensure_future(self.children[name].start())
+            for name in sorted(self.children, key=_worker_first)
         ]
+        await asyncio.sleep(0)  # each start runs up to its spawn
         if opts.temporal_address:
             starts.append(self._check_external("Temporal", _wait_for_temporal(temporal_address)))
         if opts.redis_url:
@@ -165,7 +167,6 @@ class Supervisor:
         from backend.temporal_logging import forward_core_logs
 
         forward_core_logs()  # before our first client: its warnings go to the log file
-
         health = asyncio.ensure_future(start_health_workflow(temporal_address, timeout=60))
         starts.append(health)
         await self._all_or_nothing(starts)

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from backend import keys
-from backend.models.connection_check import ConnectionResult, check_connection
+from backend.models.connection_check import ConnectionResult, as_sentence, check_connection
 from backend.models.endpoint import base_url_problem
 from backend.paths import DataDir
 from backend.settings import DEFAULT_MODELS, OPENAI_BASE_URL, Settings, SettingsError
@@ -62,7 +62,7 @@ class SettingsDialog(QDialog):
         except SettingsError as exc:
             # Start from the defaults; the damaged file stays until the user saves.
             self._loaded = Settings()
-            load_error = f"{_sentence(str(exc))} Saving replaces it with the settings below."
+            load_error = f"{as_sentence(str(exc))} Saving replaces it with the settings below."
         # Each provider keeps its own base URL and model while the dialog is open, so
         # switching providers back and forth loses nothing typed.
         self._base_urls = {self._loaded.provider: self._loaded.base_url or ""}
@@ -190,7 +190,7 @@ class SettingsDialog(QDialog):
             self._set_key_note("")
         elif not keys.keyring_available():
             self._set_key_widgets(False, "no keyring on this system", has_key=False)
-            self._set_key_note(_join(_sentence(keys.NO_KEYRING), env_note))
+            self._set_key_note(_join(as_sentence(keys.NO_KEYRING), env_note))
         else:
             try:
                 has_key = keyring.get_password(keys.SERVICE, provider) is not None
@@ -256,7 +256,7 @@ class SettingsDialog(QDialog):
         if settings.provider == "openai-compatible" and (
             problem := base_url_problem(settings.base_url)
         ):
-            return _sentence(problem)
+            return as_sentence(problem)
         folder = settings.granted_folder
         if folder and not Path(folder).is_dir():
             return f"The granted folder {folder} does not exist or is not a folder."
@@ -318,7 +318,7 @@ class SettingsDialog(QDialog):
                 key = await asyncio.to_thread(keys.get_api_key, settings.provider)
             result = await check_connection(settings, key, self.demo_base_url)
         except keys.KeyUnavailable as exc:
-            result = ConnectionResult(False, _sentence(str(exc)))
+            result = ConnectionResult(False, as_sentence(str(exc)))
         finally:
             self.test_button.setEnabled(True)
         self.test_result.setText(f"{'✔' if result.ok else '✘'} {result.message}")
@@ -333,11 +333,6 @@ def _wrapping_label() -> QLabel:
     label = QLabel()
     label.setWordWrap(True)
     return label
-
-
-def _sentence(text: str) -> str:
-    text = text[:1].upper() + text[1:]
-    return text if text.endswith(".") else f"{text}."
 
 
 def _join(*parts: str) -> str:
