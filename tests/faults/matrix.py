@@ -268,7 +268,12 @@ class Matrix:
         ready_at = await asyncio.to_thread(self.host.start)
         await self.connect()
         assert self.client is not None
-        delivery = await deliver_held(self.outbox, self.client)
+        # As the window does: try again until the restarted backend takes it (its
+        # worker may be busy answering a window's start-up queries for a while).
+        deadline = time.monotonic() + 60
+        while not (delivery := await deliver_held(self.outbox, self.client)).sent:
+            assert time.monotonic() < deadline, f"the held message never went: {delivery}"
+            await asyncio.sleep(0.5)
         assert [s.message_id for s in delivery.sent] == [held.message_id], delivery
         self.accepted[conversation_id].append(held.message_id)
         self.expected[held.message_id] = 5
