@@ -24,7 +24,7 @@ from backend.conversation_search import matches
 from backend.paths import DataDir
 from backend.runtime_info import RuntimeInfo
 from backend.stream.events import TERMINAL_TYPES, StreamEvent
-from backend.stream.redis_stream import EventReader, seq_key, stream_key
+from backend.stream.redis_stream import EventReader, marks_key, seq_key, stream_key
 from backend.supervisor.lock import DataDirLock
 from backend.temporal_connect import NAMESPACE, TASK_QUEUE, connect
 from backend.workflows.conversation_types import (
@@ -194,7 +194,9 @@ class DuraChatClient:
         except RPCError as exc:
             if exc.status != RPCStatusCode.NOT_FOUND:
                 raise
-        await self.redis.delete(stream_key(conversation_id), seq_key(conversation_id))
+        await self.redis.delete(
+            stream_key(conversation_id), seq_key(conversation_id), marks_key(conversation_id)
+        )
 
     # -- durable state -------------------------------------------------------------------
 

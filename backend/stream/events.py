@@ -9,8 +9,9 @@ Every event on a conversation's Redis stream is one JSON object with these field
 ``call``             which model call of the turn (0, 1, ...; a tool round trip adds one);
                      -1 for events of the turn as a whole
 ``attempt``          the Temporal attempt of the activity that published it (1, 2, ...)
-``seq``              assigned by Redis when the event is appended: strictly increasing and
-                     gap-free per conversation, so a subscriber can tell it missed something
+``seq``              assigned by Redis when the event is appended: strictly increasing per
+                     conversation and gap-free unless a crashed Redis lost its last writes,
+                     so a subscriber can tell it missed something; never handed out twice
 ``ts``               the publisher's wall clock (Unix seconds) when it produced the event
 
 Types and their own fields:

@@ -3,11 +3,19 @@
 Publishing never makes the model wait for Redis: ``publish`` queues the event and
 a background task sends whatever has queued in one pipelined round trip (so a
 fast model is batched by Redis's own pace, and the first token goes out at once).
-A failed publish is logged and dropped: the durable history in Temporal is the
-truth, the stream is only the live view of it.
+
+While Redis is down or restarting the publisher keeps the events and sends them,
+in order, once it is back: a reply that ends during an outage still reaches the
+subscriber whole. A pipeline cut off half-way is sent again, so every append must
+be idempotent: each event carries its publisher's id and a number that counts up
+per conversation, and the append script skips a number it has already applied.
 
 Each append runs one Lua script that takes the next ``seq`` and XADDs the event
-atomically, so ``seq`` is gap-free per conversation whoever publishes.
+atomically, so ``seq`` is gap-free per conversation whoever publishes. Redis
+syncs its append-only file once a second, so a SIGKILLed Redis can come back
+without its last writes, counter included; the publisher therefore passes the
+highest ``seq`` it has been given as a floor, and a ``seq`` is never handed out
+twice.
 """
 
 from __future__ import annotations
@@ -16,7 +24,9 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -26,10 +36,26 @@ from backend.stream.events import StreamEvent, _Event, decode, encode
 log = logging.getLogger(__name__)
 
 MAXLEN = 50_000  # events kept per conversation (approximate trimming, cheap)
+# Events kept while Redis is unreachable; beyond this the oldest go (the history
+# in Temporal stays whole, only the live view of an hours-long outage thins out).
+MAX_HELD = 200_000
+MARKS_TTL_S = 7 * 24 * 3600  # publisher marks outlive any outage worth retrying
 
+# KEYS: stream, seq counter, publisher marks (hash: publisher id -> last number applied)
+# ARGV: event JSON, MAXLEN, publisher id, event number, seq floor, marks TTL
 _APPEND = """
+local applied = tonumber(redis.call('HGET', KEYS[3], ARGV[3]) or '0')
+if tonumber(ARGV[4]) <= applied then return 0 end
 local seq = redis.call('INCR', KEYS[2])
-redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'seq', seq, 'e', ARGV[1])
+local floor = tonumber(ARGV[5])
+if seq <= floor then
+  seq = floor + 1
+  redis.call('SET', KEYS[2], seq)
+end
+redis.call('HSET', KEYS[3], ARGV[3], ARGV[4])
+redis.call('EXPIRE', KEYS[3], ARGV[6])
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*',
+           'seq', seq, 'p', ARGV[3], 'n', ARGV[4], 'e', ARGV[1])
 return seq
 """
 
@@ -42,13 +68,28 @@ def seq_key(conversation_id: str) -> str:
     return f"durachat:{conversation_id}:seq"
 
 
+def marks_key(conversation_id: str) -> str:
+    return f"durachat:{conversation_id}:publishers"
+
+
+@dataclass(frozen=True)
+class _Outgoing:
+    conversation_id: str
+    number: int  # this publisher's count of events for the conversation, from 1
+    payload: str
+
+
 class EventPublisher:
     """One per process; ``publish`` is synchronous and never blocks on Redis."""
 
     def __init__(self, redis: aioredis.Redis) -> None:
         self._redis = redis
         self._script = redis.register_script(_APPEND)
-        self._queue: asyncio.Queue[_Event] = asyncio.Queue()
+        self._id = uuid.uuid4().hex[:16]
+        self._numbers: dict[str, int] = {}
+        self._floors: dict[str, int] = {}  # highest seq Redis gave us, per conversation
+        self._queue: asyncio.Queue[_Outgoing] = asyncio.Queue()
+        self._held: list[_Outgoing] = []  # a batch Redis has not confirmed yet
         self._idle = asyncio.Event()
         self._idle.set()
         self._task: asyncio.Task[None] | None = None
@@ -58,39 +99,74 @@ class EventPublisher:
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._drain())
         self._idle.clear()
-        self._queue.put_nowait(event)
+        cid = event.conversation_id
+        number = self._numbers.get(cid, 0) + 1
+        self._numbers[cid] = number
+        self._queue.put_nowait(_Outgoing(cid, number, encode(event)))
 
     async def flush(self, timeout: float = 2.0) -> None:
-        """Wait until everything published so far reached Redis (or was given up)."""
+        """Wait until everything published so far reached Redis, at most ``timeout``.
+
+        Whatever Redis has not taken by then stays queued and goes out when it can.
+        """
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._idle.wait(), timeout)
 
     async def _drain(self) -> None:
+        backoff = 0.05
         while True:
-            if self._queue.empty():
-                self._idle.set()
-            batch = [await self._queue.get()]
+            if not self._held:
+                if self._queue.empty():
+                    self._idle.set()
+                self._held.append(await self._queue.get())
             while not self._queue.empty():
-                batch.append(self._queue.get_nowait())
+                self._held.append(self._queue.get_nowait())
             try:
-                async with self._redis.pipeline(transaction=False) as pipe:
-                    for event in batch:
-                        await self._script(
-                            keys=[
-                                stream_key(event.conversation_id),
-                                seq_key(event.conversation_id),
-                            ],
-                            args=[encode(event), MAXLEN],
-                            client=pipe,
-                        )
-                    await pipe.execute()
+                await self._send(self._held)
             except (RedisError, OSError) as exc:
-                self._log_failure(exc, len(batch))
+                self._log_failure(exc)
+                self._drop_beyond_limit()
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 1.0)
+                continue
+            backoff = 0.05
+            self._held = []
 
-    def _log_failure(self, exc: Exception, dropped: int) -> None:
+    async def _send(self, batch: list[_Outgoing]) -> None:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for item in batch:
+                cid = item.conversation_id
+                await self._script(
+                    keys=[stream_key(cid), seq_key(cid), marks_key(cid)],
+                    args=[
+                        item.payload,
+                        MAXLEN,
+                        self._id,
+                        item.number,
+                        self._floors.get(cid, 0),
+                        MARKS_TTL_S,
+                    ],
+                    client=pipe,
+                )
+            seqs = await pipe.execute()
+        for item, seq in zip(batch, seqs, strict=True):
+            cid = item.conversation_id
+            self._floors[cid] = max(self._floors.get(cid, 0), int(seq))
+
+    def _drop_beyond_limit(self) -> None:
+        excess = len(self._held) - MAX_HELD
+        if excess > 0:
+            del self._held[:excess]
+            log.warning("Redis unreachable: dropped %d oldest live event(s)", excess)
+
+    def _log_failure(self, exc: Exception) -> None:
         now = time.monotonic()
-        if now - self._last_error_log > 5:  # one line per burst, not one per token
-            log.warning("could not publish %d live event(s) to Redis: %s", dropped, exc)
+        if now - self._last_error_log > 5:  # one line per outage, not one per retry
+            log.warning(
+                "could not publish %d live event(s) to Redis (%s); holding them and retrying",
+                len(self._held),
+                exc,
+            )
             self._last_error_log = now
 
     async def close(self) -> None:
@@ -105,7 +181,8 @@ class EventReader:
     """Reads a conversation's stream: a range of what is there, then live with XREAD BLOCK.
 
     ``follow`` survives Redis restarts: it reconnects and continues after the last
-    id it delivered, so nothing is lost or delivered twice.
+    id it delivered, and skips any event it has already delivered (a publisher
+    re-sends what a crashed Redis lost), so nothing is delivered twice.
     """
 
     def __init__(self, redis: aioredis.Redis) -> None:
@@ -120,7 +197,8 @@ class EventReader:
     ) -> list[tuple[str, StreamEvent]]:
         start = "-" if after == "0-0" else f"({after}"
         entries = await self._redis.xrange(stream_key(conversation_id), min=start, max="+")
-        return [(_id(eid), _decode(fields)) for eid, fields in entries]
+        seen = _Delivered()
+        return [(_id(eid), _decode(fields)) for eid, fields in entries if seen.is_new(fields)]
 
     async def follow(
         self, conversation_id: str, after: str, block_ms: int = 1000
@@ -131,6 +209,7 @@ class EventReader:
         gone?) without a second task.
         """
         key = stream_key(conversation_id)
+        seen = _Delivered()
         backoff = 0.1
         while True:
             try:
@@ -148,7 +227,25 @@ class EventReader:
             for _key, entries in reply:
                 for eid, fields in entries:
                     after = _id(eid)
-                    yield after, _decode(fields)
+                    if seen.is_new(fields):
+                        yield after, _decode(fields)
+
+
+class _Delivered:
+    """Per publisher, the highest event number delivered; numbers arrive in order."""
+
+    def __init__(self) -> None:
+        self._last: dict[bytes, int] = {}
+
+    def is_new(self, fields: dict[bytes, bytes]) -> bool:
+        publisher, number = fields.get(b"p"), fields.get(b"n")
+        if publisher is None or number is None:
+            return True
+        n = int(number)
+        if n <= self._last.get(publisher, 0):
+            return False
+        self._last[publisher] = n
+        return True
 
 
 def _id(raw: bytes | str) -> str:
