@@ -71,9 +71,42 @@ def build_parser() -> argparse.ArgumentParser:
         help="the demo model's pacing (0: as fast as possible)",
     )
 
+    bench = sub.add_parser(
+        "bench",
+        help="measure streaming side by side: direct, DuraChat, Temporal Workflow Streams",
+    )
+    bench.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    bench.add_argument(
+        "--runs", type=_positive, default=20, metavar="N", help="rounds of prompts (default 20)"
+    )
+    bench.add_argument(
+        "--tokens",
+        type=_positive,
+        default=200,
+        metavar="N",
+        help="tokens per unpaced reply (default 200)",
+    )
+    bench.add_argument(
+        "--stream-tokens",
+        type=_positive,
+        default=5000,
+        metavar="N",
+        help="tokens of the reply that measures throughput (default 5000)",
+    )
+
     doctor = sub.add_parser("doctor", help="check binaries, ports, keyring and data dir")
     _add_data_dir(doctor)
     return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"needs a whole number of at least 1, got {text!r}")
+    return value
 
 
 def _message_text(text: str) -> str:
@@ -87,6 +120,17 @@ def _message_text(text: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "bench":  # its own backend in a temporary data dir
+        from backend.bench.command import run_bench_command
+        from backend.bench.comparison import BenchOptions
+
+        options = BenchOptions(
+            runs=args.runs,
+            tokens=args.tokens,
+            paced_tokens=min(args.tokens, 50),
+            stream_tokens=args.stream_tokens,
+        )
+        return run_bench_command(options, args.json)
     data: DataDir | None = None
     try:
         data = DataDir.resolve(getattr(args, "data_dir", None))

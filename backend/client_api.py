@@ -42,6 +42,11 @@ MAX_MESSAGE_BYTES = 1_000_000
 # items) through continue-as-new, in one payload that Temporal caps near 2 MB; past
 # this budget a conversation could no longer continue, so it refuses more text.
 MAX_CONVERSATION_BYTES = 1_020_000
+# What ``send`` assumes a reply adds to a conversation until a history view says
+# how much it really did: while the last view's size, the messages sent since and
+# this much per message clearly fit, ``send`` needs no history query (one round trip
+# to the worker less before the first token).
+ASSUMED_REPLY_BYTES = 128 * 1024
 
 
 class BackendNotRunning(RuntimeError):
@@ -111,6 +116,8 @@ class DuraChatClient:
         self.redis = redis
         self.reader = EventReader(redis)
         self.limits = HistoryLimits()
+        # Per conversation: its size in the last history view, plus what was sent since.
+        self._size_bound: dict[str, int] = {}
 
     @classmethod
     async def connect(cls, data: DataDir) -> DuraChatClient:
@@ -155,10 +162,16 @@ class DuraChatClient:
     async def _check_room(self, conversation_id: str, text: str) -> None:
         """Refuse text a conversation cannot carry any more (see MAX_CONVERSATION_BYTES).
 
-        Needs the conversation's history: while it cannot be had (the worker
+        Needs the conversation's history unless the last view seen of it shows room
+        enough (see ASSUMED_REPLY_BYTES): while the history cannot be had (the worker
         restarting) this raises TimeoutError, so the outbox keeps the message and
         tries again; a conversation that does not exist yet has room.
         """
+        adds = encoded_size(text) + ASSUMED_REPLY_BYTES
+        bound = self._size_bound.get(conversation_id)
+        if bound is not None and bound + adds <= MAX_CONVERSATION_BYTES:
+            self._size_bound[conversation_id] = bound + adds
+            return
         try:
             view = await asyncio.wait_for(self.history(conversation_id, timeout=2), 3)
         except RPCError as exc:
@@ -166,6 +179,7 @@ class DuraChatClient:
                 return
             raise
         total = conversation_size(view) + encoded_size(text)
+        self._size_bound[conversation_id] = total + ASSUMED_REPLY_BYTES
         if total > MAX_CONVERSATION_BYTES:
             raise MessageRejected(
                 f"this conversation is too long to go on ({total / 1e6:.2f} MB of text; the "
@@ -204,11 +218,13 @@ class DuraChatClient:
         """The durable conversation. A query needs a worker: with no worker running it
         waits for one, so callers that must not stall pass a ``timeout`` (seconds)."""
         handle = self.temporal.get_workflow_handle(conversation_id)
-        return await handle.query(
+        view = await handle.query(
             "history",
             result_type=ConversationView,
             rpc_timeout=timedelta(seconds=timeout) if timeout else None,
         )
+        self._size_bound[conversation_id] = conversation_size(view)
+        return view
 
     async def list(self, search: str = "") -> list[ConversationSummary]:
         """The conversations, most recent first; with ``search``, only those whose

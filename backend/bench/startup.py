@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import selectors
 import signal
 import statistics
@@ -23,6 +21,8 @@ import time
 from pathlib import Path
 
 import psutil
+
+from backend.bench.machine import machine_description
 
 IDLE_SECONDS = 3.0
 
@@ -57,10 +57,6 @@ def measure_once(data_dir: Path) -> tuple[float, dict[str, int]]:
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
-
-
-def machine_description() -> str:
-    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,6 +7,8 @@ Keys:
 - ``reasoning=N``: N reasoning tokens (``r1 ... rN ``) before the answer.
 - ``tool=NAME`` or ``tool=NAME:{JSON object}``: force a tool call (repeatable).
 - ``fault=SPEC``: inject a fault, see :mod:`backend.demo_model.faults`.
+- ``stamp=1``: each ``tokens=`` token carries the wall-clock time it was written to the
+  wire (``w7@1732398123.456789 ``), so a benchmark can time each chunk to its reader.
 
 The JSON of ``tool=`` may contain spaces and brackets; it is read with a real JSON decoder
 rather than split on whitespace. Anything malformed raises :class:`DirectiveError`, which
@@ -47,6 +49,7 @@ class Directives:
     reasoning: int | None = None
     tools: tuple[ForcedToolCall, ...] = field(default=())
     fault: FaultSpec | None = None
+    stamp: bool = False
 
 
 @dataclass
@@ -58,6 +61,7 @@ class _Builder:
     reasoning: int | None = None
     tools: list[ForcedToolCall] = field(default_factory=list)
     fault: FaultSpec | None = None
+    stamp: bool = False
 
     def freeze(self) -> Directives:
         return Directives(
@@ -66,6 +70,7 @@ class _Builder:
             reasoning=self.reasoning,
             tools=tuple(self.tools),
             fault=self.fault,
+            stamp=self.stamp,
         )
 
 
@@ -150,9 +155,13 @@ def _apply(builder: _Builder, key: str, value: str) -> None:
             builder.fault = FaultSpec.parse(value)
         except FaultSyntaxError as exc:
             raise DirectiveError(str(exc)) from None
+    elif key == "stamp":
+        if value not in ("0", "1"):
+            raise DirectiveError(f"stamp= needs 0 or 1, got {value!r}")
+        builder.stamp = value == "1"
     else:
         raise DirectiveError(
-            f"unknown [demo ...] key {key!r} (known: tokens tps reasoning tool fault)"
+            f"unknown [demo ...] key {key!r} (known: tokens tps reasoning tool fault stamp)"
         )
 
 

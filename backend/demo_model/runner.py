@@ -100,6 +100,11 @@ def _listen_socket(host: str, port: int) -> socket.socket:
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # Inherited by every accepted connection. asyncio sets it only on sockets whose
+        # proto is IPPROTO_TCP, which one made with proto 0 is not; without it a paced
+        # token waits for the client's delayed ACK (40 ms) like any small write after
+        # another (Nagle), which real providers do not make their clients wait.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind((host, port))
     except OSError as exc:
         sock.close()

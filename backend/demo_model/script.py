@@ -118,6 +118,8 @@ class ReplyPlan:
     # Fault asked for by the message; the server decides per attempt whether it strikes.
     fault: FaultSpec | None
     input_tokens: int
+    # Token texts hold STAMP_PLACEHOLDER, to be replaced by the time each is written.
+    stamped: bool = False
 
     @property
     def text(self) -> str:
@@ -153,6 +155,26 @@ def split_tokens(text: str) -> tuple[str, ...]:
     return tuple(_TOKEN_RE.findall(text))
 
 
+# Written where ``stamp=1`` puts a token's send time; the streamer replaces it as it
+# writes the bytes (see :func:`backend.demo_model.streaming.paced_bytes`).
+STAMP_PLACEHOLDER = "@STAMP@"
+
+
+def stamped_tokens(count: int) -> tuple[str, ...]:
+    return tuple(f"w{index}{STAMP_PLACEHOLDER} " for index in range(1, count + 1))
+
+
+def read_stamp(token: str) -> tuple[int, float] | None:
+    """``(index, send time)`` of a stamped token (``w7@1732398123.456789 ``), else None."""
+    head, sep, when = token.strip().partition("@")
+    if not sep or not head.startswith("w") or not head[1:].isdigit():
+        return None
+    try:
+        return int(head[1:]), float(when)
+    except ValueError:
+        return None
+
+
 def counted_tokens(count: int, prefix: str = "w") -> tuple[str, ...]:
     """``w1 `` ... ``wN ``: N tokens whose text anyone can rebuild from N alone."""
     return tuple(f"{prefix}{index} " for index in range(1, count + 1))
@@ -183,7 +205,8 @@ def plan_reply(
         text_tokens = split_tokens(_final_answer(conversation.trailing_tool_outputs))
     elif directives.tools or directives.tokens is not None:
         calls = [(tool.name, tool.arguments) for tool in directives.tools]
-        text_tokens = counted_tokens(directives.tokens or 0)
+        count = directives.tokens or 0
+        text_tokens = stamped_tokens(count) if directives.stamp else counted_tokens(count)
     else:
         text, calls = _natural_reply(prompt, lowered, frozenset(tools_offered))
         text_tokens = split_tokens(text)
@@ -198,6 +221,7 @@ def plan_reply(
         ),
         tokens_per_second=directives.tokens_per_second,
         fault=directives.fault,
+        stamped=directives.stamp,
         input_tokens=estimate_tokens((instructions or "") + conversation.all_text),
     )
 

@@ -157,7 +157,7 @@ async def _handle(request: Request, state: _State, api: str) -> Response:
         )
         if stream:
             frames: Iterable[Frame] = chat_stream_frames(plan, ids, _usage_mode(body))
-            return _sse(frames, tps, fault, state)
+            return _sse(frames, tps, fault, state, stamped=plan.stamped)
         return _json_reply(chat_completion_body(plan, ids), fault, state)
 
     tool_choice = body.get("tool_choice")
@@ -169,7 +169,9 @@ async def _handle(request: Request, state: _State, api: str) -> Response:
         tool_choice=tool_choice if tool_choice in ("auto", "none", "required") else "auto",
     )
     if stream:
-        return _sse(responses_stream_frames(plan, response_ids), tps, fault, state)
+        return _sse(
+            responses_stream_frames(plan, response_ids), tps, fault, state, stamped=plan.stamped
+        )
     return _json_reply(_response_object(plan, response_ids), fault, state)
 
 
@@ -188,9 +190,20 @@ def _usage_mode(body: dict[str, Any]) -> UsageMode:
 
 
 def _sse(
-    frames: Iterable[Frame], tps: float, fault: FaultSpec | None, state: _State
+    frames: Iterable[Frame],
+    tps: float,
+    fault: FaultSpec | None,
+    state: _State,
+    *,
+    stamped: bool = False,
 ) -> StreamingResponse:
-    body = paced_bytes(frames, tokens_per_second=tps, fault=fault, stopping=state.stopping)
+    body = paced_bytes(
+        frames,
+        tokens_per_second=tps,
+        fault=fault,
+        stopping=state.stopping,
+        stamped=stamped,
+    )
     return StreamingResponse(
         body,
         media_type="text/event-stream",

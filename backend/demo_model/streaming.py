@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
 from backend.demo_model.faults import FaultSpec
+from backend.demo_model.script import STAMP_PLACEHOLDER
 
 FrameKind = Literal["meta", "token", "final"]
 
@@ -65,13 +67,21 @@ async def paced_bytes(
     tokens_per_second: float,
     fault: FaultSpec | None,
     stopping: asyncio.Event,
+    stamped: bool = False,
 ) -> AsyncIterator[bytes]:
     """Yield the frames' bytes, token ``n`` no earlier than ``start + n / tokens_per_second``.
 
     Scheduling against the start time (not sleeping a fixed interval per token) keeps the
     total duration exact however long each write takes. ``tokens_per_second`` 0 means no
-    pacing at all.
+    pacing at all. With ``stamped`` every stamp placeholder becomes the wall-clock time
+    of the write that carries it.
     """
+    if stamped:
+        async for data in _stamp_on_write(
+            paced_bytes(frames, tokens_per_second=tokens_per_second, fault=fault, stopping=stopping)
+        ):
+            yield data
+        return
     loop = asyncio.get_running_loop()
     start = loop.time()
     interval = 1.0 / tokens_per_second if tokens_per_second > 0 else 0.0
@@ -112,6 +122,14 @@ async def paced_bytes(
             await asyncio.sleep(0)
     if buffer:
         yield bytes(buffer)
+
+
+_PLACEHOLDER_BYTES = STAMP_PLACEHOLDER.encode()
+
+
+async def _stamp_on_write(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    async for data in chunks:
+        yield data.replace(_PLACEHOLDER_BYTES, b"@%.6f" % time.time())
 
 
 def _fault_due(fault: FaultSpec, frame: Frame, tokens_sent: int) -> bool:

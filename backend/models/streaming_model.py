@@ -25,11 +25,13 @@ from agents import Model, ModelResponse, Usage
 from temporalio.exceptions import ApplicationError
 
 from backend.stream.events import (
+    TURN_LEVEL,
     AttemptStarted,
     MessageDone,
     ReasoningDelta,
     TextDelta,
     ToolCall,
+    TurnStarted,
     _Event,
 )
 from backend.stream.redis_stream import EventPublisher
@@ -73,6 +75,17 @@ class StreamingModel(Model):
         ctx = CALL_CONTEXT.get()
         publish = self._publisher_for(ctx)
         if ctx is not None:
+            if ctx.call == 0:
+                # The turn starts when its first model call does. Announced from here,
+                # not by the workflow, because a local activity there would hold back
+                # the workflow task that schedules this call (one round trip more
+                # before the first token).
+                self._publisher.publish(
+                    TurnStarted(
+                        **(event_fields(ctx) | {"call": TURN_LEVEL}),
+                        text=_last_user_text(args[1] if len(args) > 1 else kwargs.get("input")),
+                    )
+                )
             publish(AttemptStarted, model=self._label, retry=ctx.attempt > 1)
         got = _Received()
         try:
@@ -153,6 +166,17 @@ class StreamingModel(Model):
 
     async def close(self) -> None:
         await self._inner.close()
+
+
+def _last_user_text(model_input: Any) -> str:
+    """The user's message that began the turn: the last user item of the model input."""
+    if isinstance(model_input, str):
+        return model_input
+    for item in reversed(model_input or []):
+        if isinstance(item, dict) and item.get("role") == "user":
+            content = item.get("content")
+            return content if isinstance(content, str) else ""
+    return ""
 
 
 def _is_empty(response: Any) -> bool:

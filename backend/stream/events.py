@@ -16,7 +16,9 @@ Every event on a conversation's Redis stream is one JSON object with these field
 
 Types and their own fields:
 
-``turn_started``     ``text``: the user's message
+``turn_started``     ``text``: the user's message; published as the turn's first model call
+                     starts (again if that call is retried); a turn that fails before
+                     any model call has none
 ``attempt_started``  ``model``; ``retry``: true when an earlier attempt of this call failed:
                      the subscriber drops everything it holds of this ``call`` from older
                      attempts, so a retried call never shows duplicated text

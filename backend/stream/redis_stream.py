@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import time
 import uuid
@@ -29,7 +30,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 
 from backend.stream.events import StreamEvent, _Event, decode, encode
 
@@ -84,7 +85,9 @@ class EventPublisher:
 
     def __init__(self, redis: aioredis.Redis) -> None:
         self._redis = redis
-        self._script = redis.register_script(_APPEND)
+        # EVALSHA by hand rather than redis-py's Script in a pipeline, which asks
+        # SCRIPT EXISTS before every batch: a second round trip on the token path.
+        self._sha = hashlib.sha1(_APPEND.encode()).hexdigest()
         self._id = uuid.uuid4().hex[:16]
         self._numbers: dict[str, int] = {}
         self._floors: dict[str, int] = {}  # highest seq Redis gave us, per conversation
@@ -123,6 +126,10 @@ class EventPublisher:
                 self._held.append(self._queue.get_nowait())
             try:
                 await self._send(self._held)
+            except NoScriptError:  # a restarted Redis has no scripts yet
+                with contextlib.suppress(RedisError, OSError):
+                    await self._redis.script_load(_APPEND)
+                continue  # appends are idempotent: the whole batch again is safe
             except (RedisError, OSError) as exc:
                 self._log_failure(exc)
                 self._drop_beyond_limit()
@@ -136,17 +143,18 @@ class EventPublisher:
         async with self._redis.pipeline(transaction=False) as pipe:
             for item in batch:
                 cid = item.conversation_id
-                await self._script(
-                    keys=[stream_key(cid), seq_key(cid), marks_key(cid)],
-                    args=[
-                        item.payload,
-                        MAXLEN,
-                        self._id,
-                        item.number,
-                        self._floors.get(cid, 0),
-                        MARKS_TTL_S,
-                    ],
-                    client=pipe,
+                pipe.evalsha(
+                    self._sha,
+                    3,
+                    stream_key(cid),
+                    seq_key(cid),
+                    marks_key(cid),
+                    item.payload,
+                    MAXLEN,
+                    self._id,
+                    item.number,
+                    self._floors.get(cid, 0),
+                    MARKS_TTL_S,
                 )
             seqs = await pipe.execute()
         for item, seq in zip(batch, seqs, strict=True):

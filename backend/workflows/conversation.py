@@ -52,6 +52,8 @@ INSTRUCTIONS = (
 )
 MAX_AGENT_TURNS = 12
 LOCAL = timedelta(seconds=10)
+# The first model call of a turn publishes ``turn_started`` (see StreamingModel).
+TURN_STARTED_BY_MODEL = "turn-started-by-model"
 TOOL_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(milliseconds=200))
 
 
@@ -141,11 +143,15 @@ class ConversationWorkflow:
         turn.status = "running"
         turn.started_at = workflow.now().timestamp()
         self._running = turn
-        announce = workflow.start_local_activity(
-            publish_turn_event,
-            TurnStarted(conversation_id=conv, turn_id=turn.turn_id, text=turn.user_text, ts=0),
-            start_to_close_timeout=LOCAL,
-        )
+        announce = None
+        if not workflow.patched(TURN_STARTED_BY_MODEL):
+            # Histories from before the model call announced the turn itself replay
+            # as they ran: a local activity here, which held back the model call.
+            announce = workflow.start_local_activity(
+                publish_turn_event,
+                TurnStarted(conversation_id=conv, turn_id=turn.turn_id, text=turn.user_text, ts=0),
+                start_to_close_timeout=LOCAL,
+            )
         user_item: dict[str, Any] = {"role": "user", "content": turn.user_text}
         CURRENT_TURN.set(TurnScope(conversation_id=conv, turn_id=turn.turn_id))
         self._turn_task = asyncio.create_task(
@@ -172,7 +178,8 @@ class ConversationWorkflow:
             for call in turn.tool_calls:  # a tool cut off by Stop
                 if call.status == "running":
                     call.status, call.error = "error", "stopped"
-            await announce
+            if announce is not None:
+                await announce
 
     async def _end_done(self, turn: Turn, result: RunResult) -> None:
         turn.status = "done"

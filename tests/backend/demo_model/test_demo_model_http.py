@@ -8,6 +8,7 @@ attempt counting (for ``xN`` faults) never mixes two tests up.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import select
@@ -44,6 +45,7 @@ from openai.types.responses import (
 )
 
 from backend.demo_model import demo_model_in_thread, plan_reply, running_demo_model
+from backend.demo_model.script import read_stamp
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 KEY_ENV = "DURACHAT_TEST_DEMO_KEY"
@@ -688,6 +690,27 @@ def test_pacing_at_50_tokens_per_second(demo: DemoProcess) -> None:
         # Token n is due n/50 s after the first: 49 intervals, 0.98 s.
         elapsed = stamps[-1] - stamps[0]
         assert 0.85 <= elapsed <= 2.0, elapsed
+
+    run(go())
+
+
+def test_stamped_tokens_carry_their_send_time(demo: DemoProcess) -> None:
+    """``stamp=1``: each token says when it was written, so a benchmark can time its trip."""
+
+    async def go() -> None:
+        stream = await client(demo.base_url).chat.completions.create(
+            model="d", messages=user(unique("[demo tokens=20 tps=40 stamp=1]")), stream=True
+        )
+        received = []
+        async for chunk in stream:
+            if chunk.choices and chunk.choices[0].delta.content:
+                received.append((chunk.choices[0].delta.content, time.time()))
+        stamps = [read_stamp(text) for text, _ in received]
+        assert [s[0] for s in stamps if s] == list(range(1, 21))
+        sent = [s[1] for s in stamps if s]
+        assert all(a < b for a, b in itertools.pairwise(sent))  # paced 25 ms apart
+        for (_text, arrived), (_index, when) in zip(received, stamps, strict=True):  # type: ignore[misc]
+            assert 0 <= arrived - when < 0.5
 
     run(go())
 
