@@ -16,6 +16,7 @@ from temporalio.exceptions import ApplicationError
 
 from backend.keys import KeyUnavailable, get_api_key
 from backend.models.endpoint import EndpointError, choose_endpoint
+from backend.models.openai_client import WorkerOpenAI
 from backend.models.streaming_model import StreamingModel
 from backend.settings import Settings, SettingsError
 from backend.worker import resources
@@ -68,7 +69,7 @@ class DuraChatModelProvider(ModelProvider):
         cache_key = (base_url, fingerprint, timeout)
         client = self._clients.get(cache_key)
         if client is None:
-            client = AsyncOpenAI(
+            client = WorkerOpenAI(
                 base_url=base_url,
                 api_key=key,
                 # Temporal retries (with backoff, visible in the stream); the client must not.
