@@ -296,8 +296,13 @@ class DuraChatClient:
 
     async def _history_now(self, conversation_id: str, timeout: float) -> ConversationView | None:
         """The history if it can be had within ``timeout``; None while Temporal or the
-        worker is restarting (the live stream goes on meanwhile)."""
+        worker is restarting (the live stream goes on meanwhile). A conversation that
+        no longer exists raises RPCError NOT_FOUND."""
         try:
             return await asyncio.wait_for(self.history(conversation_id, timeout), timeout + 1)
-        except (RPCError, TimeoutError):
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                raise  # deleted: waiting for it would never end
+            return None
+        except TimeoutError:
             return None

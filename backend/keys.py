@@ -16,6 +16,19 @@ from keyring.backends import fail
 
 SERVICE = "durachat"
 ENV_VARS = ("DURACHAT_API_KEY", "OPENAI_API_KEY")
+# OPENAI_API_KEY is exported by many developers for other tools: it goes to OpenAI
+# only, never to an OpenAI-compatible server someone else runs (a LAN Ollama, a
+# proxy, maybe over plain http). DURACHAT_API_KEY is meant for DuraChat's provider.
+_PROVIDERS_OF_ENV_VAR = {"DURACHAT_API_KEY": None, "OPENAI_API_KEY": "openai"}
+
+
+def env_var_for(provider: str) -> str | None:
+    """The environment variable whose key ``provider`` would use, if one is set."""
+    for var in ENV_VARS:
+        meant_for = _PROVIDERS_OF_ENV_VAR[var]
+        if os.environ.get(var) and meant_for in (None, provider):
+            return var
+    return None
 
 
 class KeyUnavailable(RuntimeError):
@@ -36,10 +49,8 @@ NO_KEYRING = (
 def get_api_key(provider: str) -> str | None:
     """The key for ``provider``: the environment first (the user's explicit choice), then
     the keyring. None when neither has one."""
-    for var in ENV_VARS:
-        value = os.environ.get(var)
-        if value:
-            return value
+    if var := env_var_for(provider):
+        return os.environ[var]
     if not keyring_available():
         return None
     try:

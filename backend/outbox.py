@@ -107,6 +107,8 @@ async def deliver_held(
     """
     result = Delivery()
     for message in outbox.pending():
+        if message.message_id not in outbox:
+            continue  # released meanwhile (its conversation deleted): sending it would revive it
         try:
             sent = await asyncio.wait_for(
                 client.send(message.text, message.conversation_id, message.message_id),

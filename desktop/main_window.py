@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from temporalio.service import RPCError, RPCStatusCode
 
 from backend.client_api import (
     DuraChatClient,
@@ -50,6 +51,9 @@ log = logging.getLogger(__name__)
 STARTING = "Starting Temporal / Redis / worker…"
 HEALTH_MS = 2000
 HEALTH_WHILE_STARTING_MS = 100
+# Opening a conversation asks the worker for its history; while the worker restarts
+# that can take a while, and the user is told rather than left looking at nothing.
+LOAD_TIMEOUT_S = 10
 
 
 class MainWindow(QMainWindow):
@@ -213,7 +217,7 @@ class MainWindow(QMainWindow):
         if not task.cancelled() and task.exception() is not None:
             exc = task.exception()
             log.error("background task failed", exc_info=exc)
-            self.status_label.setText(f"Error: {exc}")
+            self.status_label.setText(f"Error: {str(exc) or type(exc).__name__}")
 
     # -- backend lifecycle ------------------------------------------------------------
 
@@ -381,10 +385,13 @@ class MainWindow(QMainWindow):
         assert self.client is not None
         if conversation_id == self.conversation_id:
             self.new_conversation()
-        for message in self.outbox.pending():
-            if message.conversation_id == conversation_id:
-                self.outbox.release(message.message_id)  # or it would bring it back
-        await self.client.delete(conversation_id)
+        # Under the delivery lock: a message of this conversation being sent right now
+        # would otherwise start the deleted conversation again.
+        async with self._deliver_lock:
+            for message in self.outbox.pending():
+                if message.conversation_id == conversation_id:
+                    self.outbox.release(message.message_id)  # or it would bring it back
+            await self.client.delete(conversation_id)
         self.status_label.setText("Conversation deleted")
         await self.refresh_conversations()
 
@@ -408,7 +415,17 @@ class MainWindow(QMainWindow):
 
     async def _load(self, conversation_id: str) -> None:
         assert self.client is not None
-        view = await self.client.history(conversation_id)
+        try:
+            view = await asyncio.wait_for(
+                self.client.history(conversation_id, timeout=LOAD_TIMEOUT_S), LOAD_TIMEOUT_S + 1
+            )
+        except (RPCError, TimeoutError) as exc:
+            if conversation_id == self.conversation_id:
+                reason = "the backend is not answering" if isinstance(exc, TimeoutError) else exc
+                self.status_label.setText(
+                    f"Could not open this conversation ({reason}); select it again to retry."
+                )
+            return
         if conversation_id != self.conversation_id:
             return
         self.model.load(view)
@@ -450,6 +467,10 @@ class MainWindow(QMainWindow):
                         self._follow_running(item)
                 else:
                     self.model.apply_event(item)
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:
+                raise
+            return  # the conversation was deleted meanwhile: nothing left to follow
         finally:
             if self._follows.get(turn_id) is asyncio.current_task():
                 del self._follows[turn_id]

@@ -46,6 +46,9 @@ EMPTY_REPLY_ATTEMPTS = 2
 # A model silent for request_timeout_s three times in a row is not coming back soon;
 # the activity's five attempts would keep the user waiting over five minutes (60 s each).
 TIMEOUT_ATTEMPTS = 3
+# How long the first token may wait for Redis before the stream goes on regardless
+# (Redis down: the publisher holds it and the model must not wait).
+FIRST_TOKEN_FLUSH_S = 0.05
 
 
 @dataclass
@@ -92,6 +95,14 @@ class StreamingModel(Model):
             completed = await self._stream(publish, got, *args, **kwargs)
         except (openai.APITimeoutError, httpx.TimeoutException) as exc:
             raise self._timed_out(ctx, answering=got.deltas > 0) from exc
+        except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
+            # A provider's words on a rejected key may quote the key (OpenAI masks
+            # most of it, a proxy may not). The plugin records this exception as the
+            # cause of the activity's failure, in the workflow history and the
+            # worker's log, so only the status goes on.
+            raise type(exc)(
+                f"Error code: {exc.status_code}", response=exc.response, body=None
+            ) from None
         except (openai.APIConnectionError, httpx.TransportError) as exc:
             # Retryable; the message names the server so the user can fix a wrong URL.
             raise ApplicationError(
@@ -145,6 +156,13 @@ class StreamingModel(Model):
                 publish(ToolCall, call_id=item.call_id, name=item.name, arguments=item.arguments)
             elif kind == "response.completed":
                 completed = event.response
+            if kind.endswith(".delta"):
+                if got.deltas == 1:
+                    # The first token goes out before the rest of a burst is parsed:
+                    # it is what the user waits for (one Redis round trip, once).
+                    await self._publisher.flush(timeout=FIRST_TOKEN_FLUSH_S)
+                else:
+                    await self._publisher.hand_over()
         if completed is None:
             raise ApplicationError(
                 f"the stream from {self._endpoint} ended before the reply was complete",

@@ -8,10 +8,10 @@ QUEUED_BEHIND = "queued — will be sent after the current reply"
 SENDING = "sending…"
 HELD = "held — the backend is not reachable right now; it will be sent when it is back"
 
-# What the user can do about each kind of failure (kinds: backend.workflows.turn_errors).
+# What the user can do about each kind of failure (kinds: backend.workflows.turn_errors);
+# rate_limited has none here: the backend's message already says what to do.
 _HINTS = {
     "auth": "Check the API key in Settings, then retry.",
-    "rate_limited": "The provider is limiting requests: wait a moment, then retry.",
     "provider_error": "The provider had a problem on its side: retry in a moment.",
     "configuration": "Check the provider, base URL and model in Settings.",
     "bad_request": "The provider refused this request as sent.",

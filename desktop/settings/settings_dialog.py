@@ -8,7 +8,6 @@ stored key (only a placeholder saying one exists), and settings.json never holds
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 
 import keyring
@@ -183,7 +182,7 @@ class SettingsDialog(QDialog):
 
     def _show_key_state(self) -> None:
         provider = self.provider
-        env_var = next((var for var in keys.ENV_VARS if os.environ.get(var)), None)
+        env_var = keys.env_var_for(provider)
         env_note = f"The key in the environment variable {env_var} is in use." if env_var else ""
         if provider == "demo":
             self._set_key_widgets(False, "the demo model needs no key", has_key=False)

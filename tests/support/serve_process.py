@@ -14,6 +14,8 @@ from pathlib import Path
 
 import psutil
 
+from backend.keys import ENV_VARS
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 KEYRING_BACKEND = "tests.support.memory_keyring.MemoryKeyring"
 
@@ -24,8 +26,9 @@ def durachat_argv() -> list[str]:
 
 
 def child_env(**extra: str) -> dict[str, str]:
-    """The environment every DuraChat process under test gets: the in-memory keyring."""
-    env = dict(os.environ)
+    """The environment every DuraChat process under test gets: the in-memory keyring,
+    and none of the developer's own API keys (a test must never call a real provider)."""
+    env = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
     # The repo root, so children can import tests.support.memory_keyring.
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     env["PYTHON_KEYRING_BACKEND"] = KEYRING_BACKEND

@@ -168,9 +168,10 @@ def test_provider_errors_are_retried_or_reported(backend: ServeProcess) -> None:
         recovered_429 = await record_turn(client, "[demo tokens=4 fault=429:1x1]")
         recovered_500 = await record_turn(client, "[demo tokens=4 fault=500x1]")
         bad_key = await record_turn(client, "[demo tokens=4 fault=401]")
-        return recovered_429, recovered_500, bad_key
+        history = await client.temporal.get_workflow_handle(bad_key.conversation_id).fetch_history()
+        return recovered_429, recovered_500, bad_key, history.to_json()
 
-    r429, r500, r401 = with_client(backend.data_dir, scenario)
+    r429, r500, r401, history = with_client(backend.data_dir, scenario)
     for rec in (r429, r500):
         assert rec.turn.status == "done" and rec.turn.reply == words(4)
         assert [e.attempt for e in rec.of_type("attempt_started")] == [1, 2]
@@ -183,6 +184,10 @@ def test_provider_errors_are_retried_or_reported(backend: ServeProcess) -> None:
     (failed,) = r401.of_type("turn_failed")
     assert failed.kind == "auth" and "API key" in failed.message
     assert r401.turn.user_text == "[demo tokens=4 fault=401]"  # the message is kept
+    # What the provider said about the key (it could quote it) is in no failure recorded
+    # in the workflow's history, the cause chain included.
+    assert "Error code: 401" in history
+    assert "Incorrect API key" not in history
 
 
 def test_unreachable_server_fails_plainly(backend: ServeProcess, settings_file: Path) -> None:

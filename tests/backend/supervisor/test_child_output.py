@@ -11,7 +11,9 @@ from backend.supervisor.child import ChildProcess, ChildSpec
 
 def test_a_ready_line_printed_before_the_probe_waits_is_seen(tmp_path: Path) -> None:
     async def late_probe(child: ChildProcess) -> None:
-        await asyncio.sleep(0.5)  # the child has printed (and the pump read it) by now
+        # Wait until the output pump has taken the line, so the probe really comes late.
+        while "ready" not in child._lines:
+            await asyncio.sleep(0.01)
         await child.wait_for_line(lambda line: line == "ready")
 
     spec = ChildSpec(
