@@ -372,8 +372,11 @@ class MainWindow(QMainWindow):
             return  # a newer refresh (another search, say) started meanwhile: it shows
         self.conversation_list.show_conversations(summaries)
         # Replies generating in conversations that are not open end unseen: look
-        # again shortly so their "generating" dot goes when they finish.
-        if any(s.running for s in summaries) and not self._list_timer.isActive():
+        # again shortly so their "generating" dot goes when they finish. The open one
+        # is followed, and its follower refreshes the list when the reply ends (every
+        # refresh asks the worker for every conversation: not while tokens stream).
+        unseen = any(s.running and s.conversation_id != self.conversation_id for s in summaries)
+        if unseen and not self._list_timer.isActive():
             self._list_timer.start()
 
     async def _rename(self, conversation_id: str, title: str) -> None:
@@ -443,6 +446,9 @@ class MainWindow(QMainWindow):
                 self._follow(view.conversation_id, turn.turn_id, "0-0")
 
     def _stop_following(self) -> None:
+        if self._follows and not self._shutting_down and not self._list_timer.isActive():
+            # A reply left generating: the list watches it now, for its "generating" dot.
+            self._list_timer.start()
         for task in self._follows.values():
             task.cancel()
         self._follows.clear()

@@ -112,6 +112,14 @@ class ConversationList(QWidget):
                 return item.text().removeprefix("● ")
         return ""
 
+    def is_generating(self, conversation_id: str) -> bool:
+        """Whether the list shows this conversation as still generating a reply."""
+        for row in range(self.items.count()):
+            item = self.items.item(row)
+            if item.data(ID_ROLE) == conversation_id:
+                return item.text().startswith("● ")
+        return False
+
     def current_id(self) -> str | None:
         item = self.items.currentItem()
         return item.data(ID_ROLE) if item else None

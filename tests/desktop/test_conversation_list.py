@@ -88,3 +88,27 @@ def test_search_rename_and_delete(
         assert bees in listing.ids()
 
     loop.run_until_complete(scenario())
+
+
+def test_a_conversation_still_generating_shows_it_until_done(
+    window: MainWindow, qtbot: QtBot, loop: qasync.QEventLoop
+) -> None:
+    listing = window.conversation_list
+
+    async def scenario() -> None:
+        window.new_conversation()
+        qtbot.keyClicks(window.composer, "a slow one [demo tokens=60 tps=30]")
+        qtbot.keyClick(window.composer, Qt.Key.Key_Return)
+        await until(lambda: window.conversation_id in listing.ids(), 10, "listed")
+        slow = window.conversation_id
+        assert slow is not None
+        await until(lambda: listing.is_generating(slow), 10, "dot while generating")
+        # The user moves on; the reply finishes unseen and the dot goes by itself.
+        window.new_conversation()
+        await until(lambda: not listing.is_generating(slow), 20, "dot gone when done")
+        window.open_conversation(slow)
+        await until(
+            lambda: [t.status for t in window.model.turns.values()] == ["done"], 10, "reply there"
+        )
+
+    loop.run_until_complete(scenario())
