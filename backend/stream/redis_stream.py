@@ -41,6 +41,7 @@ MAXLEN = 50_000  # events kept per conversation (approximate trimming, cheap)
 # in Temporal stays whole, only the live view of an hours-long outage thins out).
 MAX_HELD = 200_000
 MARKS_TTL_S = 7 * 24 * 3600  # publisher marks outlive any outage worth retrying
+HAND_OVER_EVERY = 16  # events parsed between event-loop turns for the sender, at most
 
 # KEYS: stream, seq counter, publisher marks (hash: publisher id -> last number applied)
 # ARGV: event JSON, MAXLEN, publisher id, event number, seq floor, marks TTL
@@ -97,6 +98,7 @@ class EventPublisher:
         self._idle.set()
         self._task: asyncio.Task[None] | None = None
         self._in_flight = False
+        self._since_turn = 0
         self._last_error_log = 0.0
 
     def publish(self, event: _Event) -> None:
@@ -109,14 +111,18 @@ class EventPublisher:
         self._queue.put_nowait(_Outgoing(cid, number, encode(event)))
 
     async def hand_over(self) -> None:
-        """Let the sender run now if nothing is on its way to Redis.
+        """Give the sender a turn of the event loop, now and then.
 
         A model streaming from a full socket buffer parses event after event
-        without ever yielding to the event loop, so without this the first token
-        would wait for the whole burst. While a batch is in flight, tokens gather
-        for the next one instead, so this costs one loop turn per batch, not per token.
+        without ever yielding to the event loop: without this the sender would
+        neither start a batch nor read Redis's answer to the last one until the
+        whole burst was parsed, and the tokens would reach the subscriber all at
+        the end. A turn whenever nothing is in flight, and every few events
+        otherwise, keeps batches flowing while the burst is parsed.
         """
-        if not self._in_flight:
+        self._since_turn += 1
+        if not self._in_flight or self._since_turn >= HAND_OVER_EVERY:
+            self._since_turn = 0
             await asyncio.sleep(0)
 
     async def flush(self, timeout: float = 2.0) -> None:

@@ -371,7 +371,8 @@ class Report:
     def render(self) -> str:
         lines = [f"fault matrix, seed {self.seed}: {len(self.results)} faults"]
         lines.append(
-            f"{'kind':<11}{'faults':>7}{'problems':>10}  outcomes            restart→tokens"
+            f"{'kind':<11}{'faults':>7}{'problems':>10}{'ended on history':>18}"
+            "  outcomes            restart→tokens"
         )
         for kind, row in self.by_kind().items():
             t = row["restart_to_tokens_s"]
@@ -383,7 +384,8 @@ class Report:
             )
             outcomes = ", ".join(f"{k} {v}" for k, v in sorted(row["outcomes"].items()))  # type: ignore[union-attr]
             lines.append(
-                f"{kind:<11}{row['faults']:>7}{row['with_problems']:>10}  {outcomes:<20}{timing}"
+                f"{kind:<11}{row['faults']:>7}{row['with_problems']:>10}"
+                f"{row['ended_on_history']:>18}  {outcomes:<20}{timing}"
             )
         for r in self.results:
             for p in r.problems:
