@@ -148,6 +148,15 @@ class DuraChatClient:
         conversation_id = conversation_id or new_conversation_id()
         message_id = message_id or new_message_id()
         after = await self._stream_position(conversation_id)
+        message = UserMessage(message_id=message_id, text=text)
+        if conversation_id in self._size_bound:
+            # Seen running: a plain signal is a cheaper server call than signal-with-start.
+            try:
+                await self.temporal.get_workflow_handle(conversation_id).signal("send", message)
+                return Sent(conversation_id, message_id, after)
+            except RPCError as exc:
+                if exc.status != RPCStatusCode.NOT_FOUND:
+                    raise
         await self.temporal.start_workflow(
             WORKFLOW_TYPE,
             ConversationArgs(conversation_id=conversation_id, limits=self.limits),
@@ -155,7 +164,7 @@ class DuraChatClient:
             task_queue=TASK_QUEUE,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             start_signal="send",
-            start_signal_args=[UserMessage(message_id=message_id, text=text)],
+            start_signal_args=[message],
         )
         return Sent(conversation_id, message_id, after)
 
@@ -211,6 +220,7 @@ class DuraChatClient:
         await self.redis.delete(
             stream_key(conversation_id), seq_key(conversation_id), marks_key(conversation_id)
         )
+        self._size_bound.pop(conversation_id, None)
 
     # -- durable state -------------------------------------------------------------------
 
@@ -273,13 +283,18 @@ class DuraChatClient:
         When the stream goes quiet (Redis down, events trimmed), the history is
         checked every ``poll_every`` seconds, so a finished turn is never missed.
         """
-        async for _id, event in self.reader.follow(
+        async for position, event in self.reader.follow(
             conversation_id, after, block_ms=int(poll_every * 1000)
         ):
             if event is None:
                 view = await self._history_now(conversation_id, timeout=poll_every)
                 turn = next((t for t in view.turns if t.turn_id == turn_id), None) if view else None
                 if turn is not None and turn.status in ("done", "failed", "stopped"):
+                    # The turn's last events may have reached Redis while the history
+                    # was asked for: deliver them before closing on the history.
+                    for late in await self._rest_of_stream(conversation_id, position):
+                        if late.turn_id == turn_id:
+                            yield late
                     yield view
                     return
                 continue
@@ -293,6 +308,12 @@ class DuraChatClient:
                     await asyncio.sleep(poll_every / 2)
                 yield view
                 return
+
+    async def _rest_of_stream(self, conversation_id: str, after: str) -> list[StreamEvent]:
+        try:
+            return [event for _id, event in await self.reader.read_range(conversation_id, after)]
+        except (aioredis.RedisError, OSError):
+            return []  # Redis is down: the history is all there is
 
     async def _history_now(self, conversation_id: str, timeout: float) -> ConversationView | None:
         """The history if it can be had within ``timeout``; None while Temporal or the

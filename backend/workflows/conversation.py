@@ -20,7 +20,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
-    from agents import Agent, FunctionTool, Runner, RunResult
+    from agents import Agent, FunctionTool, RunConfig, Runner, RunResult
     from agents.items import ReasoningItem
     from agents.tool_context import ToolContext
     from pydantic import BaseModel
@@ -159,6 +159,11 @@ class ConversationWorkflow:
                 self._agent(turn),
                 [*self._state.items, user_item],
                 max_turns=MAX_AGENT_TURNS,
+                # Without this the agents SDK builds trace spans for every turn and
+                # exports them, conversation text included, to OpenAI whenever
+                # OPENAI_API_KEY is in the worker's environment: nothing leaves the
+                # machine unasked (and the spans cost time in every workflow task).
+                run_config=RunConfig(tracing_disabled=True),
             )
         )
         try:
@@ -181,8 +186,11 @@ class ConversationWorkflow:
             if announce is not None:
                 await announce
 
+    # Each ending publishes its live event before the turn's status changes, so a
+    # history that says the turn is over never runs ahead of the stream. (In a
+    # ``finally``: the turn ends in the history even if publishing failed.)
+
     async def _end_done(self, turn: Turn, result: RunResult) -> None:
-        turn.status = "done"
         turn.reply = str(result.final_output or "")
         turn.reasoning = "\n\n".join(
             summary.text
@@ -194,46 +202,53 @@ class ConversationWorkflow:
         turn.input_tokens, turn.output_tokens = usage.input_tokens, usage.output_tokens
         # Plain JSON dicts: see ConversationState.items.
         self._state.items = json.loads(json.dumps(result.to_input_list(), default=_plain))
-        await workflow.execute_local_activity(
-            publish_turn_event,
-            TurnDone(
-                conversation_id=self._state.conversation_id,
-                turn_id=turn.turn_id,
-                input_tokens=turn.input_tokens,
-                output_tokens=turn.output_tokens,
-                ts=0,
-            ),
-            start_to_close_timeout=LOCAL,
-        )
+        try:
+            await workflow.execute_local_activity(
+                publish_turn_event,
+                TurnDone(
+                    conversation_id=self._state.conversation_id,
+                    turn_id=turn.turn_id,
+                    input_tokens=turn.input_tokens,
+                    output_tokens=turn.output_tokens,
+                    ts=0,
+                ),
+                start_to_close_timeout=LOCAL,
+            )
+        finally:
+            turn.status = "done"
 
     async def _end_stopped(self, turn: Turn, user_item: dict[str, Any]) -> None:
-        turn.status = "stopped"
-        turn.reply = await workflow.execute_local_activity(
-            collect_stopped_turn,
-            StoppedTurn(conversation_id=self._state.conversation_id, turn_id=turn.turn_id),
-            start_to_close_timeout=LOCAL,
-        )
+        try:
+            turn.reply = await workflow.execute_local_activity(
+                collect_stopped_turn,
+                StoppedTurn(conversation_id=self._state.conversation_id, turn_id=turn.turn_id),
+                start_to_close_timeout=LOCAL,
+            )
+        finally:
+            turn.status = "stopped"
         # The model sees what the user saw, so the next turn can refer to it.
         self._state.items.append(user_item)
         if turn.reply:
             self._state.items.append({"role": "assistant", "content": turn.reply})
 
     async def _end_failed(self, turn: Turn, exc: BaseException) -> None:
-        turn.status = "failed"
         turn.error = classify(exc)
         workflow.logger.warning("turn %s failed: %s", turn.turn_id, turn.error.message)
-        await workflow.execute_local_activity(
-            publish_turn_event,
-            TurnFailed(
-                conversation_id=self._state.conversation_id,
-                turn_id=turn.turn_id,
-                kind=turn.error.kind,
-                message=turn.error.message,
-                retryable=turn.error.retryable,
-                ts=0,
-            ),
-            start_to_close_timeout=LOCAL,
-        )
+        try:
+            await workflow.execute_local_activity(
+                publish_turn_event,
+                TurnFailed(
+                    conversation_id=self._state.conversation_id,
+                    turn_id=turn.turn_id,
+                    kind=turn.error.kind,
+                    message=turn.error.message,
+                    retryable=turn.error.retryable,
+                    ts=0,
+                ),
+                start_to_close_timeout=LOCAL,
+            )
+        finally:
+            turn.status = "failed"
 
     # -- the agent and its tools ---------------------------------------------------------
 
