@@ -37,6 +37,8 @@ def _cell(value: float | str | None, direct: float | str | None, ratio: bool) ->
         return "-"
     if isinstance(value, str):
         return value
+    if isinstance(value, int):
+        return f"{value:,}"
     text = f"{value:,.4f}".rstrip("0").rstrip(".") if value < 1 else f"{value:,.1f}"
     if ratio and isinstance(direct, float | int) and direct > 0:
         text += f" ({value / direct:.1f}x)"
