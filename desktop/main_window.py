@@ -52,8 +52,8 @@ STARTING = "Starting Temporal / Redis / worker…"
 HEALTH_MS = 2000
 HEALTH_WHILE_STARTING_MS = 100
 # Opening a conversation asks the worker for its history; while the worker restarts
-# that can take a while, and the user is told rather than left looking at nothing.
-LOAD_TIMEOUT_S = 10
+# that can take a while: after this long the user is told, and it is asked again.
+LOAD_TRY_S = 5
 
 
 class MainWindow(QMainWindow):
@@ -417,20 +417,29 @@ class MainWindow(QMainWindow):
         self._spawn(self._load(conversation_id))
 
     async def _load(self, conversation_id: str) -> None:
+        """Show the conversation from its history; while the backend cannot answer
+        (its worker restarting, say) say so and keep trying as long as it is open."""
         assert self.client is not None
-        try:
-            view = await asyncio.wait_for(
-                self.client.history(conversation_id, timeout=LOAD_TIMEOUT_S), LOAD_TIMEOUT_S + 1
-            )
-        except (RPCError, TimeoutError) as exc:
-            if conversation_id == self.conversation_id:
-                reason = "the backend is not answering" if isinstance(exc, TimeoutError) else exc
-                self.status_label.setText(
-                    f"Could not open this conversation ({reason}); select it again to retry."
+        shown_before = self.status_label.text()
+        while True:
+            try:
+                view = await asyncio.wait_for(
+                    self.client.history(conversation_id, timeout=LOAD_TRY_S), LOAD_TRY_S + 1
                 )
-            return
+                break
+            except (RPCError, TimeoutError) as exc:
+                if conversation_id != self.conversation_id or self._shutting_down:
+                    return
+                if isinstance(exc, RPCError) and exc.status == RPCStatusCode.NOT_FOUND:
+                    self.status_label.setText("This conversation no longer exists.")
+                    return
+                self.status_label.setText(
+                    "Opening this conversation: the backend is not answering yet…"
+                )
+                await asyncio.sleep(1)
         if conversation_id != self.conversation_id:
             return
+        self.status_label.setText(shown_before)
         self.model.load(view)
         for message in self.outbox.pending():
             if message.conversation_id == conversation_id:
