@@ -24,7 +24,7 @@ from backend.conversation_search import matches
 from backend.paths import DataDir
 from backend.runtime_info import RuntimeInfo
 from backend.stream.events import TERMINAL_TYPES, StreamEvent
-from backend.stream.redis_stream import EventReader, marks_key, seq_key, stream_key
+from backend.stream.redis_stream import Delivered, EventReader, marks_key, seq_key, stream_key
 from backend.supervisor.lock import DataDirLock
 from backend.temporal_connect import NAMESPACE, TASK_QUEUE, connect
 from backend.workflows.conversation_types import (
@@ -265,7 +265,12 @@ class DuraChatClient:
     async def _view_or_none(self, conversation_id: str) -> ConversationView | None:
         """None for a conversation that cannot answer now (deleted meanwhile, its
         worker restarting): the list shows the others rather than wait."""
-        return await self._history_now(conversation_id, timeout=2)
+        try:
+            return await self._history_now(conversation_id, timeout=2)
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                return None  # deleted after the listing was made
+            raise
 
     # -- the live stream -----------------------------------------------------------------
 
@@ -283,8 +288,9 @@ class DuraChatClient:
         When the stream goes quiet (Redis down, events trimmed), the history is
         checked every ``poll_every`` seconds, so a finished turn is never missed.
         """
+        seen = Delivered()  # shared with the closing read, so nothing comes twice
         async for position, event in self.reader.follow(
-            conversation_id, after, block_ms=int(poll_every * 1000)
+            conversation_id, after, block_ms=int(poll_every * 1000), seen=seen
         ):
             if event is None:
                 view = await self._history_now(conversation_id, timeout=poll_every)
@@ -292,7 +298,7 @@ class DuraChatClient:
                 if turn is not None and turn.status in ("done", "failed", "stopped"):
                     # The turn's last events may have reached Redis while the history
                     # was asked for: deliver them before closing on the history.
-                    for late in await self._rest_of_stream(conversation_id, position):
+                    for late in await self._rest_of_stream(conversation_id, position, seen):
                         if late.turn_id == turn_id:
                             yield late
                     yield view
@@ -309,9 +315,12 @@ class DuraChatClient:
                 yield view
                 return
 
-    async def _rest_of_stream(self, conversation_id: str, after: str) -> list[StreamEvent]:
+    async def _rest_of_stream(
+        self, conversation_id: str, after: str, seen: Delivered
+    ) -> list[StreamEvent]:
         try:
-            return [event for _id, event in await self.reader.read_range(conversation_id, after)]
+            rest = await self.reader.read_range(conversation_id, after, seen)
+            return [event for _id, event in rest]
         except (aioredis.RedisError, OSError):
             return []  # Redis is down: the history is all there is
 

@@ -30,7 +30,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import NoScriptError, RedisError, ResponseError
 
 from backend.stream.events import StreamEvent, _Event, decode, encode
 
@@ -146,8 +146,11 @@ class EventPublisher:
             try:
                 await self._send(self._held)
             except NoScriptError:  # a restarted Redis has no scripts yet
-                with contextlib.suppress(RedisError, OSError):
+                try:
                     await self._redis.script_load(_APPEND)
+                except (RedisError, OSError):
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 1.0)
                 continue  # appends are idempotent: the whole batch again is safe
             except (RedisError, OSError) as exc:
                 self._log_failure(exc)
@@ -191,10 +194,14 @@ class EventPublisher:
     def _log_failure(self, exc: Exception) -> None:
         now = time.monotonic()
         if now - self._last_error_log > 5:  # one line per outage, not one per retry
+            # Not the text of a reply error: redis-py puts the failing command in it,
+            # and that holds conversation text, which has no place in a log.
+            reason = "" if isinstance(exc, ResponseError) else str(exc)
             log.warning(
-                "could not publish %d live event(s) to Redis (%s); holding them and retrying",
+                "could not publish %d live event(s) to Redis (%s: %s); holding them, retrying",
                 len(self._held),
-                exc,
+                type(exc).__name__,
+                reason,
             )
             self._last_error_log = now
 
@@ -222,15 +229,20 @@ class EventReader:
         return _id(entries[0][0]) if entries else "0-0"
 
     async def read_range(
-        self, conversation_id: str, after: str = "0-0"
+        self, conversation_id: str, after: str = "0-0", seen: Delivered | None = None
     ) -> list[tuple[str, StreamEvent]]:
+        """The events after ``after``; ``seen`` (from ``follow``) skips those it gave."""
         start = "-" if after == "0-0" else f"({after}"
         entries = await self._redis.xrange(stream_key(conversation_id), min=start, max="+")
-        seen = _Delivered()
+        seen = seen if seen is not None else Delivered()
         return [(_id(eid), _decode(fields)) for eid, fields in entries if seen.is_new(fields)]
 
     async def follow(
-        self, conversation_id: str, after: str, block_ms: int = 1000
+        self,
+        conversation_id: str,
+        after: str,
+        block_ms: int = 1000,
+        seen: Delivered | None = None,
     ) -> AsyncIterator[tuple[str, StreamEvent | None]]:
         """Yield ``(id, event)`` as events arrive; ``(after, None)`` after each idle block.
 
@@ -238,7 +250,7 @@ class EventReader:
         gone?) without a second task.
         """
         key = stream_key(conversation_id)
-        seen = _Delivered()
+        seen = seen if seen is not None else Delivered()
         backoff = 0.1
         while True:
             try:
@@ -260,7 +272,7 @@ class EventReader:
                         yield after, _decode(fields)
 
 
-class _Delivered:
+class Delivered:
     """Per publisher, the highest event number delivered; numbers arrive in order."""
 
     def __init__(self) -> None:
