@@ -15,8 +15,6 @@ rotating order, so drift in the machine's load falls on all paths alike.
 
 from __future__ import annotations
 
-import asyncio
-import json
 import sys
 import tempfile
 import time
@@ -28,6 +26,7 @@ from typing import Protocol
 
 import psutil
 
+from backend.bench.child_process import ready_process
 from backend.bench.direct_path import DirectPath
 from backend.bench.durachat_path import DuraChatPath
 from backend.bench.figures import PathRecords, ReplyRecord
@@ -37,7 +36,6 @@ from backend.client_api import DuraChatClient
 from backend.runtime_info import RuntimeInfo
 
 PACED_TOKENS_PER_SECOND = 50
-READY_TIMEOUT_S = 120
 # A fresh conversation for every path this often, so long runs stay far from the
 # conversation size limit (and every path pays for the same history length).
 ROUNDS_PER_CONVERSATION = 10
@@ -61,46 +59,6 @@ class BenchOptions:
     stream_tokens: int = 5000  # reply length for tokens per second carried
 
 
-@dataclass
-class _Process:
-    proc: asyncio.subprocess.Process
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    async def stop(self, timeout: float = 15) -> None:
-        if self.proc.returncode is None:
-            self.proc.terminate()
-            try:
-                await asyncio.wait_for(self.proc.wait(), timeout)
-            except TimeoutError:
-                self.proc.kill()
-                await self.proc.wait()
-
-
-async def _spawn_until_ready(argv: list[str], what: str) -> tuple[_Process, dict[str, object]]:
-    """Start ``argv`` and wait for its JSON ready line on stdout."""
-    proc = await asyncio.create_subprocess_exec(
-        *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
-    )
-    child = _Process(proc)
-    assert proc.stdout is not None
-    try:
-        line = await asyncio.wait_for(proc.stdout.readline(), READY_TIMEOUT_S)
-    except TimeoutError:
-        await child.stop()
-        raise RuntimeError(f"{what} was not ready within {READY_TIMEOUT_S} s") from None
-    try:
-        ready = json.loads(line)
-    except ValueError:
-        ready = {}
-    if ready.get("event") != "ready":
-        await child.stop()
-        raise RuntimeError(f"{what} did not start (it printed {line.decode(errors='replace')!r})")
-    return child, ready
-
-
 def _cpu_seconds(pid: int | None) -> float:
     if pid is None:
         return 0.0
@@ -112,21 +70,17 @@ def _cpu_seconds(pid: int | None) -> float:
 
 
 @asynccontextmanager
-async def _backend(data_dir: Path) -> AsyncIterator[tuple[_Process, RuntimeInfo, float]]:
+async def _backend(data_dir: Path) -> AsyncIterator[tuple[int, RuntimeInfo, float]]:
+    """``durachat serve`` as a user starts it: its pid, runtime info and cold start."""
     started = time.perf_counter()
-    serve, _ready = await _spawn_until_ready(
-        [sys.executable, "-m", "backend", "serve", "--data-dir", str(data_dir),
-         "--demo-tokens-per-second", "0"],
-        "durachat serve",
-    )  # fmt: skip
-    cold_start_s = time.perf_counter() - started
-    try:
+    argv = [sys.executable, "-m", "backend", "serve", "--data-dir", str(data_dir),
+            "--demo-tokens-per-second", "0"]  # fmt: skip
+    async with ready_process(argv, "durachat serve") as serve:
+        cold_start_s = time.perf_counter() - started
         info = RuntimeInfo.read(data_dir / "runtime.json")
         if info is None or info.demo_model is None:
             raise RuntimeError("the backend wrote no usable runtime.json")
-        yield serve, info, cold_start_s
-    finally:
-        await serve.stop()
+        yield serve.pid, info, cold_start_s
 
 
 class _Bench:
@@ -195,7 +149,7 @@ async def run_bench(
     options: BenchOptions, progress: Callable[[str], None] = lambda _m: None
 ) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="durachat-bench-") as tmp:
-        async with _backend(Path(tmp) / "data") as (serve, info, cold_start_s):
+        async with _backend(Path(tmp) / "data") as (serve_pid, info, cold_start_s):
             progress(f"backend ready in {cold_start_s:.2f} s")
             assert info.demo_model is not None
             durachat = DuraChatPath(await DuraChatClient.connect_to(info))
@@ -209,7 +163,7 @@ async def run_bench(
                 )
                 try:
                     await bench.run(progress)
-                    pids = {"serve": serve.pid, "workflow_streams_worker": streams.pid}
+                    pids = {"serve": serve_pid, "workflow_streams_worker": streams.pid}
                     pids |= {name: child.pid for name, child in info.children.items()}
                     memory = _resident_memory_mb(pids)
                 finally:

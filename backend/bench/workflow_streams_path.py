@@ -8,7 +8,6 @@ the agents plugin sets global runner overrides, so one process holds only one.
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -16,11 +15,11 @@ from contextlib import asynccontextmanager
 
 from temporalio.client import Client
 
+from backend.bench.child_process import ready_process
 from backend.bench.workflow_streams import subscriber
 from backend.temporal_connect import connect
 
 TASK_QUEUE = "durachat-bench-workflow-streams"
-READY_TIMEOUT_S = 120
 
 
 class WorkflowStreamsPath:
@@ -41,33 +40,17 @@ class WorkflowStreamsPath:
     async def running(
         cls, temporal: str, model_base_url: str
     ) -> AsyncIterator[WorkflowStreamsPath]:
-        worker = await asyncio.create_subprocess_exec(
+        argv = [
             sys.executable, "-m", "backend.bench.workflow_streams.worker",
             "--temporal", temporal, "--task-queue", TASK_QUEUE,
             "--model-base-url", model_base_url,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
-        )  # fmt: skip
-        try:
-            assert worker.stdout is not None
-            try:
-                line = await asyncio.wait_for(worker.stdout.readline(), READY_TIMEOUT_S)
-            except TimeoutError:
-                raise RuntimeError("the Workflow Streams worker did not start in time") from None
-            if not line or json.loads(line).get("event") != "ready":
-                raise RuntimeError(f"the Workflow Streams worker did not start ({line!r})")
+        ]  # fmt: skip
+        async with ready_process(argv, "the Workflow Streams worker") as worker:
             path = cls(await connect(temporal), worker)
             try:
                 yield path
             finally:
                 await path._finish()
-        finally:
-            if worker.returncode is None:
-                worker.terminate()
-                try:
-                    await asyncio.wait_for(worker.wait(), 15)
-                except TimeoutError:
-                    worker.kill()
-                    await worker.wait()
 
     async def new_conversation(self) -> None:
         await self._finish()

@@ -144,8 +144,6 @@ class StreamingModel(Model):
         completed = None
         async for event in self._inner.stream_response(*args, **kwargs):
             kind = event.type
-            if kind.endswith(".delta"):
-                got.deltas += 1
             if kind == "response.output_text.delta":
                 got.text.append(event.delta)
                 publish(TextDelta, text=event.delta)
@@ -157,6 +155,7 @@ class StreamingModel(Model):
             elif kind == "response.completed":
                 completed = event.response
             if kind.endswith(".delta"):
+                got.deltas += 1
                 if got.deltas == 1:
                     # The first token goes out before the rest of a burst is parsed:
                     # it is what the user waits for (one Redis round trip, once).

@@ -34,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
         ConversationView,
         ToolCallRecord,
         Turn,
+        TurnStatus,
         UserMessage,
         title_from,
     )
@@ -202,20 +203,17 @@ class ConversationWorkflow:
         turn.input_tokens, turn.output_tokens = usage.input_tokens, usage.output_tokens
         # Plain JSON dicts: see ConversationState.items.
         self._state.items = json.loads(json.dumps(result.to_input_list(), default=_plain))
-        try:
-            await workflow.execute_local_activity(
-                publish_turn_event,
-                TurnDone(
-                    conversation_id=self._state.conversation_id,
-                    turn_id=turn.turn_id,
-                    input_tokens=turn.input_tokens,
-                    output_tokens=turn.output_tokens,
-                    ts=0,
-                ),
-                start_to_close_timeout=LOCAL,
-            )
-        finally:
-            turn.status = "done"
+        await self._publish_then_end(
+            turn,
+            "done",
+            TurnDone(
+                conversation_id=self._state.conversation_id,
+                turn_id=turn.turn_id,
+                input_tokens=turn.input_tokens,
+                output_tokens=turn.output_tokens,
+                ts=0,
+            ),
+        )
 
     async def _end_stopped(self, turn: Turn, user_item: dict[str, Any]) -> None:
         try:
@@ -234,21 +232,28 @@ class ConversationWorkflow:
     async def _end_failed(self, turn: Turn, exc: BaseException) -> None:
         turn.error = classify(exc)
         workflow.logger.warning("turn %s failed: %s", turn.turn_id, turn.error.message)
+        await self._publish_then_end(
+            turn,
+            "failed",
+            TurnFailed(
+                conversation_id=self._state.conversation_id,
+                turn_id=turn.turn_id,
+                kind=turn.error.kind,
+                message=turn.error.message,
+                retryable=turn.error.retryable,
+                ts=0,
+            ),
+        )
+
+    async def _publish_then_end(
+        self, turn: Turn, status: TurnStatus, event: TurnDone | TurnFailed
+    ) -> None:
         try:
             await workflow.execute_local_activity(
-                publish_turn_event,
-                TurnFailed(
-                    conversation_id=self._state.conversation_id,
-                    turn_id=turn.turn_id,
-                    kind=turn.error.kind,
-                    message=turn.error.message,
-                    retryable=turn.error.retryable,
-                    ts=0,
-                ),
-                start_to_close_timeout=LOCAL,
+                publish_turn_event, event, start_to_close_timeout=LOCAL
             )
         finally:
-            turn.status = "failed"
+            turn.status = status
 
     # -- the agent and its tools ---------------------------------------------------------
 
