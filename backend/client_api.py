@@ -118,6 +118,8 @@ class DuraChatClient:
         self.limits = HistoryLimits()
         # Per conversation: its size in the last history view, plus what was sent since.
         self._size_bound: dict[str, int] = {}
+        # Per conversation: the live stream's position after the last event followed.
+        self._followed_to: dict[str, str] = {}
 
     @classmethod
     async def connect(cls, data: DataDir) -> DuraChatClient:
@@ -275,6 +277,10 @@ class DuraChatClient:
     # -- the live stream -----------------------------------------------------------------
 
     async def _stream_position(self, conversation_id: str) -> str:
+        """Where the next turn's events will be: after the last one followed here, else
+        after the stream's end (one Redis round trip, saved on every turn followed)."""
+        if (followed := self._followed_to.get(conversation_id)) is not None:
+            return followed
         try:
             return await self.reader.last_id(conversation_id)
         except (aioredis.RedisError, OSError):
@@ -292,6 +298,7 @@ class DuraChatClient:
         async for position, event in self.reader.follow(
             conversation_id, after, block_ms=int(poll_every * 1000), seen=seen
         ):
+            self._followed_to[conversation_id] = position
             if event is None:
                 view = await self._history_now(conversation_id, timeout=poll_every)
                 turn = next((t for t in view.turns if t.turn_id == turn_id), None) if view else None

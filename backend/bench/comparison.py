@@ -15,6 +15,7 @@ rotating order, so drift in the machine's load falls on all paths alike.
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import tempfile
 import time
@@ -36,6 +37,11 @@ from backend.client_api import DuraChatClient
 from backend.runtime_info import RuntimeInfo
 
 PACED_TOKENS_PER_SECOND = 50
+# Every prompt is sent a moment after the last reply ended, as a person (or a script
+# starting `durachat send`) would. Sent within a few milliseconds of the query that
+# closes a turn, a signal made Temporal hand the next workflow task to the worker
+# ~30 ms late, for good, after about 20 such turns (README, "Performance").
+THINK_TIME_S = 0.2
 # A fresh conversation for every path this often, so long runs stay far from the
 # conversation size limit (and every path pays for the same history length).
 ROUNDS_PER_CONVERSATION = 10
@@ -93,6 +99,7 @@ class _Bench:
         self._temporal_pid = info.children["temporal"].pid if "temporal" in info.children else None
 
     async def ask(self, path: StreamingPath, prompt: str, tokens: int) -> ReplyRecord:
+        await asyncio.sleep(THINK_TIME_S)
         worker = self._worker_pids.get(path.name)
         cpu_before = _cpu_seconds(worker), _cpu_seconds(self._temporal_pid)
         record = ReplyRecord(expected_tokens=tokens)

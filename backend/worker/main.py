@@ -24,6 +24,7 @@ from backend.temporal_connect import NAMESPACE, TASK_QUEUE, wait_until_serving
 from backend.tools.activities import run_tool
 from backend.worker import resources
 from backend.worker.interceptors import TurnContextInterceptor
+from backend.worker.payload_converter import worker_payload_converter_plugin
 from backend.worker.protocol import READY_LINE, WorkerEnv
 from backend.workflows.conversation import ConversationWorkflow
 from backend.workflows.health import HealthWorkflow
@@ -69,7 +70,11 @@ async def run(env: WorkerEnv) -> None:
     # The supervisor starts us in parallel with the servers: wait for Temporal.
     await wait_until_serving(env.temporal_address, timeout=120)
     plugin = OpenAIAgentsPlugin(model_params=MODEL_PARAMS, model_provider=DuraChatModelProvider())
-    client = await Client.connect(env.temporal_address, namespace=NAMESPACE, plugins=[plugin])
+    client = await Client.connect(
+        env.temporal_address,
+        namespace=NAMESPACE,
+        plugins=[plugin, worker_payload_converter_plugin()],
+    )
     worker = build_worker(client)
     async with worker:
         print(READY_LINE, flush=True)
@@ -86,6 +91,10 @@ def main() -> int:
     logging.basicConfig(
         stream=sys.stderr, level=logging.INFO, format="%(levelname)s %(name)s: %(message)s"
     )
+    # The openai package's HTTP client logs every request at INFO: a line per model
+    # call that says nothing the worker's own log does not.
+    for name in ("httpx", "httpx2"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     env = WorkerEnv.from_environ()
     asyncio.run(run(env))
     gc.collect()  # release the Temporal core client before the interpreter finalizes
