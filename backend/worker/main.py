@@ -17,7 +17,7 @@ from pathlib import Path
 from temporalio.client import Client
 from temporalio.common import RetryPolicy
 from temporalio.openai_agents import ModelActivityParameters, OpenAIAgentsPlugin
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from backend.models.provider import DuraChatModelProvider
 from backend.temporal_connect import NAMESPACE, TASK_QUEUE, wait_until_serving
@@ -54,6 +54,12 @@ def build_worker(client: Client) -> Worker:
         workflows=[HealthWorkflow, ConversationWorkflow],
         activities=[run_tool, publish_turn_event, collect_stopped_turn],
         interceptors=[TurnContextInterceptor()],
+        # Outside Temporal's sandbox: it re-checked every builtin call and ran code to
+        # find each payload's context, ~2 ms of every turn's first token on this
+        # machine (README, "Performance"). Its check that workflow code stays
+        # deterministic runs in the tests instead, which replay every history they
+        # make inside the sandbox (tests/backend/conversation/test_turns.py).
+        workflow_runner=UnsandboxedWorkflowRunner(),
         # Closing the app should be quick; a model call cut short is retried on the
         # next worker from its start (the subscriber drops the partial attempt).
         graceful_shutdown_timeout=timedelta(seconds=1),

@@ -7,9 +7,18 @@ import itertools
 import json
 from pathlib import Path
 
+from temporalio.openai_agents import OpenAIAgentsPlugin
+from temporalio.worker import Replayer
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
 from backend.client_api import DuraChatClient, new_message_id
 from backend.demo_model.script import counted_tokens
 from backend.settings import Settings
+from backend.temporal_connect import connect
+from backend.worker.interceptors import TurnContextInterceptor
+from backend.worker.main import MODEL_PARAMS
+from backend.workflows.conversation import ConversationWorkflow
+from backend.workflows.health import HealthWorkflow
 from tests.support.chat import on_text_delta, record_turn, with_client
 from tests.support.serve_process import ServeProcess
 
@@ -207,3 +216,39 @@ def test_list_and_history_read_the_durable_state(backend: ServeProcess) -> None:
 
     cid, listing = with_client(backend.data_dir, scenario)
     assert listing[0].conversation_id == cid and listing[0].title == "Found it"
+
+
+def test_every_history_made_here_replays_inside_the_sandbox(backend: ServeProcess) -> None:
+    """The worker runs workflows outside Temporal's sandbox, for speed. The sandbox's
+    check that workflow code stays deterministic (no clock, randomness, I/O or
+    restricted module outside Temporal's APIs) runs here instead: every history this
+    module's tests made (plain turns, tools, retries, Stop, resends, queued messages,
+    continue-as-new, provider errors) is replayed inside it with the code as it is."""
+
+    # Two turns of its own (a tool call, then plain text), so it never replays nothing.
+    tool = with_client(backend.data_dir, lambda c: record_turn(c, "what is 6*7?"))
+    plain = with_client(
+        backend.data_dir, lambda c: record_turn(c, "[demo tokens=3]", tool.conversation_id)
+    )
+    assert tool.turn.status == plain.turn.status == "done"
+
+    async def replay_all() -> int:
+        client = await connect(backend.runtime()["temporal"])
+        histories = [
+            await client.get_workflow_handle(w.id, run_id=w.run_id).fetch_history()
+            async for w in client.list_workflows()
+        ]
+        replayer = Replayer(
+            workflows=[ConversationWorkflow, HealthWorkflow],
+            interceptors=[TurnContextInterceptor()],
+            plugins=[OpenAIAgentsPlugin(model_params=MODEL_PARAMS)],
+            # The agents SDK imports OpenTelemetry lazily, from inside workflow code.
+            workflow_runner=SandboxedWorkflowRunner(
+                restrictions=SandboxRestrictions.default.with_passthrough_modules("opentelemetry")
+            ),
+        )
+        for history in histories:
+            await replayer.replay_workflow(history)  # raises on any nondeterminism
+        return len(histories)
+
+    assert asyncio.run(replay_all()) >= 2
