@@ -5,9 +5,24 @@ events it parses by type are the ones the stock client parses."""
 from __future__ import annotations
 
 import asyncio
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
+import openai
 import pytest
+from agents import (
+    FunctionTool,
+    ModelSettings,
+    ModelTracing,
+    OpenAIChatCompletionsModel,
+    OpenAIResponsesModel,
+)
 from openai import AsyncOpenAI
+from openai.types.shared import Reasoning
 
 from backend.demo_model import demo_model_in_thread
 from backend.models.openai_client import WorkerOpenAI, _stream_event_classes
@@ -99,3 +114,96 @@ def test_stream_events_parse_by_type_as_the_stock_client_parses_them() -> None:
     ids = ("id", "item_id", "response", "item")
     strip = [{k: v for k, v in e.items() if k not in ids} for e in stock_events]
     assert [{k: v for k, v in e.items() if k not in ids} for e in our_events] == strip
+
+
+@contextmanager
+def _recording_server() -> Iterator[tuple[str, list[Any]]]:
+    """A real HTTP server that keeps every request body and answers 400."""
+    bodies: list[Any] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            reply = json.dumps({"error": {"message": "recorded", "type": "invalid_request_error"}})
+            self.send_response(400)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(reply)))
+            self.end_headers()
+            self.wfile.write(reply.encode())
+
+        def log_message(self, *_args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1", bodies
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _tool(name: str) -> FunctionTool:
+    async def never(_ctx: Any, _args: str) -> str:
+        raise AssertionError("not called")
+
+    return FunctionTool(
+        name=name,
+        description=f"{name}: does something with a path",
+        params_json_schema={
+            "type": "object",
+            "properties": {"path": {"type": "string", "description": "relative path"}},
+            "required": ["path"],
+        },
+        on_invoke_tool=never,
+        strict_json_schema=False,
+    )
+
+
+@pytest.mark.parametrize("api", ["responses", "chat"])
+def test_the_request_body_is_the_stock_clients(api: str) -> None:
+    """Everything the agents SDK sends (tools, settings, the conversation) reaches the
+    server exactly as the stock client sends it."""
+    conversation = CONVERSATION if api == "responses" else CHAT
+    settings = ModelSettings(
+        temperature=0.3,
+        max_tokens=200,
+        tool_choice="auto",
+        parallel_tool_calls=False,
+        metadata={"conversation": "c-1"},
+        reasoning=Reasoning(effort="low") if api == "responses" else None,
+    )
+
+    async def ask(client: AsyncOpenAI) -> None:
+        model_class = OpenAIResponsesModel if api == "responses" else OpenAIChatCompletionsModel
+        model = model_class(model="m", openai_client=client)
+        with pytest.raises(openai.BadRequestError):
+            await model.get_response(
+                system_instructions="Be brief.",
+                input=conversation,  # type: ignore[arg-type]
+                model_settings=settings,
+                tools=[_tool("read_file"), _tool("list_files")],
+                output_schema=None,
+                handoffs=[],
+                tracing=ModelTracing.DISABLED,
+                previous_response_id=None,
+                conversation_id=None,
+                prompt=None,
+            )
+
+    async def both(base_url: str) -> None:
+        for client in (
+            AsyncOpenAI(base_url=base_url, api_key="k", max_retries=0),
+            WorkerOpenAI(base_url=base_url, api_key="k", max_retries=0),
+        ):
+            try:
+                await ask(client)
+            finally:
+                await client.close()
+
+    with _recording_server() as (base_url, bodies):
+        asyncio.run(both(base_url))
+    stock, ours = bodies
+    assert len(stock["tools"]) == 2 and stock[("input" if api == "responses" else "messages")]
+    assert ours == stock
