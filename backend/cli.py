@@ -93,6 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="tokens of the reply that measures throughput (default 5000)",
     )
+    bench.add_argument(
+        "--pause",
+        type=_seconds,
+        default=0.2,
+        metavar="S",
+        help="seconds between a reply's end and the next prompt (default 0.2; see README)",
+    )
 
     doctor = sub.add_parser("doctor", help="check binaries, ports, keyring and data dir")
     _add_data_dir(doctor)
@@ -106,6 +113,16 @@ def _positive(text: str) -> int:
         value = 0
     if value < 1:
         raise argparse.ArgumentTypeError(f"needs a whole number of at least 1, got {text!r}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 60:
+        raise argparse.ArgumentTypeError(f"needs seconds from 0 to 60, got {text!r}")
     return value
 
 
@@ -129,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
             tokens=args.tokens,
             paced_tokens=min(args.tokens, 50),
             stream_tokens=args.stream_tokens,
+            pause_s=args.pause,
         )
         return run_bench_command(options, args.json)
     data: DataDir | None = None

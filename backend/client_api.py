@@ -118,7 +118,8 @@ class DuraChatClient:
         self.limits = HistoryLimits()
         # Per conversation: its size in the last history view, plus what was sent since.
         self._size_bound: dict[str, int] = {}
-        # Per conversation: the live stream's position after the last event followed.
+        # Per conversation: the live stream's position at the end of the last turn
+        # followed here to its end (never moved back).
         self._followed_to: dict[str, str] = {}
 
     @classmethod
@@ -223,6 +224,7 @@ class DuraChatClient:
             stream_key(conversation_id), seq_key(conversation_id), marks_key(conversation_id)
         )
         self._size_bound.pop(conversation_id, None)
+        self._followed_to.pop(conversation_id, None)
 
     # -- durable state -------------------------------------------------------------------
 
@@ -277,8 +279,10 @@ class DuraChatClient:
     # -- the live stream -----------------------------------------------------------------
 
     async def _stream_position(self, conversation_id: str) -> str:
-        """Where the next turn's events will be: after the last one followed here, else
-        after the stream's end (one Redis round trip, saved on every turn followed)."""
+        """Where the next turn's events will be: after the end of the last turn followed
+        here, else after the stream's end (one Redis round trip, saved on every turn
+        followed). Either way no event of the next turn is before it: stream ids only
+        grow, even in a stream Redis lost and began again (ids are times)."""
         if (followed := self._followed_to.get(conversation_id)) is not None:
             return followed
         try:
@@ -298,7 +302,6 @@ class DuraChatClient:
         async for position, event in self.reader.follow(
             conversation_id, after, block_ms=int(poll_every * 1000), seen=seen
         ):
-            self._followed_to[conversation_id] = position
             if event is None:
                 view = await self._history_now(conversation_id, timeout=poll_every)
                 turn = next((t for t in view.turns if t.turn_id == turn_id), None) if view else None
@@ -315,12 +318,18 @@ class DuraChatClient:
                 continue
             yield event
             if event.type in TERMINAL_TYPES:
+                self._note_followed(conversation_id, position)
                 # The turn is over in the workflow; its history may take a moment if a
                 # part of the backend is restarting right now.
                 while (view := await self._history_now(conversation_id, timeout=2)) is None:
                     await asyncio.sleep(poll_every / 2)
                 yield view
                 return
+
+    def _note_followed(self, conversation_id: str, position: str) -> None:
+        known = self._followed_to.get(conversation_id)
+        if known is None or _stream_id(position) > _stream_id(known):
+            self._followed_to[conversation_id] = position
 
     async def _rest_of_stream(
         self, conversation_id: str, after: str, seen: Delivered
@@ -343,3 +352,8 @@ class DuraChatClient:
             return None
         except TimeoutError:
             return None
+
+
+def _stream_id(position: str) -> tuple[int, int]:
+    millis, _, seq = position.partition("-")
+    return int(millis), int(seq or 0)

@@ -37,11 +37,6 @@ from backend.client_api import DuraChatClient
 from backend.runtime_info import RuntimeInfo
 
 PACED_TOKENS_PER_SECOND = 50
-# Every prompt is sent a moment after the last reply ended, as a person (or a script
-# starting `durachat send`) would. Sent within a few milliseconds of the query that
-# closes a turn, a signal made Temporal hand the next workflow task to the worker
-# ~30 ms late, for good, after about 20 such turns (README, "Performance").
-THINK_TIME_S = 0.2
 # A fresh conversation for every path this often, so long runs stay far from the
 # conversation size limit (and every path pays for the same history length).
 ROUNDS_PER_CONVERSATION = 10
@@ -63,6 +58,12 @@ class BenchOptions:
     tokens: int = 200  # reply length for time to first token and full reply
     paced_tokens: int = 50  # reply length at 50 tokens per second
     stream_tokens: int = 5000  # reply length for tokens per second carried
+    # Every prompt goes out this long after the last reply ended, as a person's (or a
+    # script starting `durachat send`) would. Sent within a few milliseconds of the
+    # query that closes a turn, a signal made Temporal hand the next workflow task to
+    # the worker ~30 ms late, for good, after about 20 such turns (README,
+    # "Performance"); --pause 0 shows it.
+    pause_s: float = 0.2
 
 
 def _cpu_seconds(pid: int | None) -> float:
@@ -99,7 +100,7 @@ class _Bench:
         self._temporal_pid = info.children["temporal"].pid if "temporal" in info.children else None
 
     async def ask(self, path: StreamingPath, prompt: str, tokens: int) -> ReplyRecord:
-        await asyncio.sleep(THINK_TIME_S)
+        await asyncio.sleep(self.options.pause_s)
         worker = self._worker_pids.get(path.name)
         cpu_before = _cpu_seconds(worker), _cpu_seconds(self._temporal_pid)
         record = ReplyRecord(expected_tokens=tokens)
@@ -185,6 +186,7 @@ async def run_bench(
             "paced_tokens": options.paced_tokens,
             "paced_tokens_per_s": PACED_TOKENS_PER_SECOND,
             "stream_tokens": options.stream_tokens,
+            "pause_s": options.pause_s,
         },
         "paths": {
             name: rec.figures(relayed=name != "direct") for name, rec in bench.records.items()

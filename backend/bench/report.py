@@ -80,7 +80,8 @@ def summary(result: dict[str, Any]) -> str:
             f"machine: {result['machine']}",
             f"{opts['runs']} rounds; replies of {opts['tokens']} tokens unpaced, "
             f"{opts['paced_tokens']} at {opts['paced_tokens_per_s']} tok/s, "
-            f"{opts['stream_tokens']} for throughput; ratios are to direct",
+            f"{opts['stream_tokens']} for throughput; {opts['pause_s']:g} s before each "
+            "prompt; ratios are to direct",
             "",
             table(result),
             "",

@@ -8,9 +8,9 @@ machine: a 40-item conversation paid 18 ms before each model call, growing with
 every turn; the tools' schemas and the other settings add about 0.9 ms more.
 What the worker sends is plain JSON already (the items arrive through Temporal's
 JSON payloads, the rest comes from the agents SDK as dicts and lists), so the
-walk changes nothing (a test checks the request is byte for byte the stock
-client's); it goes out through ``extra_body`` instead, which the client merges
-into the JSON as it is.
+walk changes nothing (a test checks that a server receives the stock client's
+JSON); it goes out through ``extra_body`` instead, which the client merges into
+the JSON as it is.
 
 Every streamed Responses event is parsed against the union of all event types:
 pydantic tries the variants in turn, about 40 us an event, which is most of the
@@ -44,7 +44,8 @@ def _as_is(kwargs: dict[str, Any], required: str) -> dict[str, Any]:
     if not moved:
         return kwargs
     rest = {name: value for name, value in kwargs.items() if name not in moved}
-    rest["extra_body"] = {**(kwargs.get("extra_body") or {}), **moved}
+    # The caller's extra_body wins over named arguments, as in the stock client.
+    rest["extra_body"] = {**moved, **(kwargs.get("extra_body") or {})}
     rest.setdefault(required, omit)
     return rest
 

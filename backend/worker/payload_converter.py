@@ -4,9 +4,12 @@ Every model call's activity input carries the whole conversation so far. The
 plugin's converter validates it item by item against the union of every input
 item type the Responses API has (each a TypedDict), which costs about 1.5 ms per
 60 KB of conversation on this machine, on every model call, growing with every
-turn. Validated or not, the items come out as the same plain dicts (TypedDicts
-are dicts), and they go to the model as JSON again (``openai_client``), so they
-are taken as parsed; everything else in the input is validated as before.
+turn. Here the items are taken as parsed: the dicts the agents SDK made of them
+(``to_input_list``), which is what the SDK itself sends back to the model outside
+Temporal. Validation would also have dropped keys the installed openai package
+does not declare (``provider_data``, which the SDK reads, among them) and turned
+an assistant message's content into a one-shot iterator. Everything else in the
+input is validated as before.
 """
 
 from __future__ import annotations

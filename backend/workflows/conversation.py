@@ -273,7 +273,8 @@ class ConversationWorkflow:
     def _tool(self, spec: ToolSpec) -> FunctionTool:
         async def invoke(ctx: ToolContext[Any], arguments: str) -> str:
             turn = self._running
-            assert turn is not None  # tools run only inside a turn
+            if turn is None:  # a bug: tools run only inside a turn's agent run
+                raise RuntimeError(f"tool {spec.name} was called outside a turn")
             record = ToolCallRecord(
                 call_id=ctx.tool_call_id,
                 name=spec.name,

@@ -13,11 +13,12 @@ import sys
 from backend.bench.report import summary
 
 PATHS = ("direct", "durachat", "workflow_streams")
+BENCH = [sys.executable, "-m", "backend", "bench"]
 
 
 def test_bench_reports_all_three_paths_with_nothing_lost() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "backend", "bench", "--runs", "2", "--tokens", "50", "--json"],
+        [*BENCH, "--runs", "2", "--tokens", "50", "--pause", "0.05", "--json"],
         capture_output=True,
         text=True,
         timeout=300,
@@ -27,6 +28,7 @@ def test_bench_reports_all_three_paths_with_nothing_lost() -> None:
     result = json.loads(done.stdout)  # one JSON object, nothing else on stdout
 
     assert result["machine"] and set(result["paths"]) == set(PATHS)
+    assert result["options"]["pause_s"] == 0.05
     for name in PATHS:
         path = result["paths"][name]
         assert set(path["ttft_ms"]) == {"p50", "p90", "p99"}

@@ -19,7 +19,7 @@ from backend.worker.interceptors import TurnContextInterceptor
 from backend.worker.main import MODEL_PARAMS
 from backend.workflows.conversation import ConversationWorkflow
 from backend.workflows.health import HealthWorkflow
-from tests.support.chat import on_text_delta, record_turn, with_client
+from tests.support.chat import TurnRecording, on_text_delta, record_turn, with_client
 from tests.support.serve_process import ServeProcess
 
 
@@ -218,26 +218,40 @@ def test_list_and_history_read_the_durable_state(backend: ServeProcess) -> None:
     assert listing[0].conversation_id == cid and listing[0].title == "Found it"
 
 
-def test_every_history_made_here_replays_inside_the_sandbox(backend: ServeProcess) -> None:
+def test_every_history_replays_inside_the_sandbox(backend: ServeProcess) -> None:
     """The worker runs workflows outside Temporal's sandbox, for speed. The sandbox's
     check that workflow code stays deterministic (no clock, randomness, I/O or
-    restricted module outside Temporal's APIs) runs here instead: every history this
-    module's tests made (plain turns, tools, retries, Stop, resends, queued messages,
-    continue-as-new, provider errors) is replayed inside it with the code as it is."""
+    restricted module outside Temporal's APIs) runs here instead: every history of
+    this backend is replayed inside it with the code as it is, among them one
+    conversation with each kind of turn (tool call, Stop, failure, retry) that went
+    on into a second run (continue-as-new)."""
 
-    # Two turns of its own (a tool call, then plain text), so it never replays nothing.
-    tool = with_client(backend.data_dir, lambda c: record_turn(c, "what is 6*7?"))
-    plain = with_client(
-        backend.data_dir, lambda c: record_turn(c, "[demo tokens=3]", tool.conversation_id)
-    )
-    assert tool.turn.status == plain.turn.status == "done"
-
-    async def replay_all() -> int:
-        client = await connect(backend.runtime()["temporal"])
-        histories = [
-            await client.get_workflow_handle(w.id, run_id=w.run_id).fetch_history()
-            async for w in client.list_workflows()
+    async def every_kind(client: DuraChatClient) -> list[TurnRecording]:
+        client.limits = client.limits.model_copy(update={"max_events": 40})
+        tool = await record_turn(client, "what is 6*7?")
+        cid = tool.conversation_id
+        stop = on_text_delta(5, lambda e: client.stop(e.conversation_id, e.turn_id))
+        return [
+            tool,
+            await record_turn(client, "[demo tokens=400 tps=40]", cid, on_event=stop),
+            await record_turn(client, "[demo tokens=4 fault=401]", cid),
+            await record_turn(client, "[demo tokens=20 fault=drop@5x1]", cid),
+            await record_turn(client, "[demo tokens=3]", cid),
         ]
+
+    turns = with_client(backend.data_dir, every_kind, timeout=120)
+    assert [r.turn.status for r in turns] == ["done", "stopped", "failed", "done", "done"]
+    assert turns[-1].view is not None and turns[-1].view.runs > 1
+    cid = turns[0].conversation_id
+
+    async def replay_all() -> list[str]:
+        client = await connect(backend.runtime()["temporal"])
+        # The listing is eventually consistent: wait for both runs of that conversation.
+        for _ in range(100):
+            runs = [w async for w in client.list_workflows(f'WorkflowId = "{cid}"')]
+            if len(runs) >= 2:
+                break
+            await asyncio.sleep(0.1)
         replayer = Replayer(
             workflows=[ConversationWorkflow, HealthWorkflow],
             interceptors=[TurnContextInterceptor()],
@@ -247,8 +261,12 @@ def test_every_history_made_here_replays_inside_the_sandbox(backend: ServeProces
                 restrictions=SandboxRestrictions.default.with_passthrough_modules("opentelemetry")
             ),
         )
-        for history in histories:
+        replayed = []
+        async for w in client.list_workflows():
+            history = await client.get_workflow_handle(w.id, run_id=w.run_id).fetch_history()
             await replayer.replay_workflow(history)  # raises on any nondeterminism
-        return len(histories)
+            replayed.append(w.id)
+        return replayed
 
-    assert asyncio.run(replay_all()) >= 2
+    replayed = asyncio.run(replay_all())
+    assert replayed.count(cid) >= 2  # both runs of the conversation with every kind of turn
