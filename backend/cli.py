@@ -98,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_seconds,
         default=0.2,
         metavar="S",
-        help="seconds between a reply's end and the next prompt (default 0.2; see README)",
+        help="seconds between a reply's end and the next prompt (default 0.2)",
     )
 
     doctor = sub.add_parser("doctor", help="check binaries, ports, keyring and data dir")

@@ -59,10 +59,9 @@ class BenchOptions:
     paced_tokens: int = 50  # reply length at 50 tokens per second
     stream_tokens: int = 5000  # reply length for tokens per second carried
     # Every prompt goes out this long after the last reply ended, as a person's (or a
-    # script starting `durachat send`) would. Sent within a few milliseconds of the
-    # query that closes a turn, a signal made Temporal hand the next workflow task to
-    # the worker ~30 ms late, for good, after about 20 such turns (README,
-    # "Performance"); --pause 0 shows it.
+    # script starting `durachat send`) would. In a loop that sends within a few
+    # milliseconds of the query that closes a turn, Temporal came to hand the worker
+    # every later workflow task ~30 ms late (README, "Performance").
     pause_s: float = 0.2
 
 
