@@ -5,20 +5,14 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import subprocess
+import sys
 from pathlib import Path
-
-from temporalio.openai_agents import OpenAIAgentsPlugin
-from temporalio.worker import Replayer
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from backend.client_api import DuraChatClient, new_message_id
 from backend.demo_model.script import counted_tokens
 from backend.settings import Settings
 from backend.temporal_connect import connect
-from backend.worker.interceptors import TurnContextInterceptor
-from backend.worker.main import MODEL_PARAMS
-from backend.workflows.conversation import ConversationWorkflow
-from backend.workflows.health import HealthWorkflow
 from tests.support.chat import TurnRecording, on_text_delta, record_turn, with_client
 from tests.support.serve_process import ServeProcess
 
@@ -244,29 +238,21 @@ def test_every_history_replays_inside_the_sandbox(backend: ServeProcess) -> None
     assert turns[-1].view is not None and turns[-1].view.runs > 1
     cid = turns[0].conversation_id
 
-    async def replay_all() -> list[str]:
-        client = await connect(backend.runtime()["temporal"])
+    async def both_runs_listed() -> None:
         # The listing is eventually consistent: wait for both runs of that conversation.
+        client = await connect(backend.runtime()["temporal"])
         for _ in range(100):
-            runs = [w async for w in client.list_workflows(f'WorkflowId = "{cid}"')]
-            if len(runs) >= 2:
-                break
+            if len([w async for w in client.list_workflows(f'WorkflowId = "{cid}"')]) >= 2:
+                return
             await asyncio.sleep(0.1)
-        replayer = Replayer(
-            workflows=[ConversationWorkflow, HealthWorkflow],
-            interceptors=[TurnContextInterceptor()],
-            plugins=[OpenAIAgentsPlugin(model_params=MODEL_PARAMS)],
-            # The agents SDK imports OpenTelemetry lazily, from inside workflow code.
-            workflow_runner=SandboxedWorkflowRunner(
-                restrictions=SandboxRestrictions.default.with_passthrough_modules("opentelemetry")
-            ),
-        )
-        replayed = []
-        async for w in client.list_workflows():
-            history = await client.get_workflow_handle(w.id, run_id=w.run_id).fetch_history()
-            await replayer.replay_workflow(history)  # raises on any nondeterminism
-            replayed.append(w.id)
-        return replayed
 
-    replayed = asyncio.run(replay_all())
+    asyncio.run(both_runs_listed())
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.support.replay_in_sandbox", backend.runtime()["temporal"]],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    replayed = json.loads(done.stdout)
     assert replayed.count(cid) >= 2  # both runs of the conversation with every kind of turn
