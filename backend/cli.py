@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from functools import partial
 
 from backend import __version__
 from backend.paths import DATA_DIR_ENV, DataDir
@@ -157,7 +158,6 @@ def main(argv: list[str] | None = None) -> int:
             from backend.settings import save_choices
             from backend.supervisor.supervisor import SupervisorOptions
 
-            save_choices(data, args.provider, args.base_url, args.model)
             return run_serve(
                 SupervisorOptions(
                     data_dir=data,
@@ -165,6 +165,9 @@ def main(argv: list[str] | None = None) -> int:
                     redis_url=args.redis_url,
                     web_ui=args.ui,
                     demo_tokens_per_second=args.demo_tokens_per_second,
+                    # Only once this serve holds the data dir: a second serve, which
+                    # exits 3, must not rewrite the running backend's settings.
+                    on_locked=partial(save_choices, data, args.provider, args.base_url, args.model),
                 )
             )
         if args.command in ("send", "history", "list"):

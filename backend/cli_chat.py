@@ -15,9 +15,19 @@ import sys
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any, TextIO
 
+import redis.exceptions
 from temporalio.service import RPCError, RPCStatusCode
 
-from backend.client_api import BackendNotRunning, DuraChatClient, MessageRejected, check_message
+from backend.client_api import (
+    BackendNotRunning,
+    BackendUnreachable,
+    ConversationUnreadable,
+    DuraChatClient,
+    MessageRejected,
+    NoSuchConversation,
+    check_message,
+)
+from backend.encryption.payload_key import PayloadKeyError
 from backend.paths import DataDir
 from backend.stream.events import (
     AttemptStarted,
@@ -145,7 +155,8 @@ async def send_command(data: DataDir, text: str, conversation_id: str | None, as
     out, err = sys.stdout, sys.stderr
     check_sendable(data, text)
     async with backend_client(data) as client:
-        sent = await client.send(text, conversation_id)
+        # A mistyped id must not quietly start a conversation under it.
+        sent = await client.send(text, conversation_id, must_exist=True)
         if as_json:
             print(
                 json.dumps(
@@ -246,6 +257,12 @@ def _run(coro: Coroutine[Any, Any, int], data: DataDir | None) -> tuple[int, str
         return asyncio.run(coro), None
     except MessageRejected as exc:
         return 2, f"not sent: {exc}"
+    except NoSuchConversation as exc:
+        return 1, f"{exc} (durachat list shows them)"
+    except (ConversationUnreadable, BackendUnreachable, PayloadKeyError) as exc:
+        return 1, str(exc)
+    except redis.exceptions.RedisError as exc:
+        return 1, f"the backend's Redis could not be reached ({exc})"
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
             return 1, f"no such conversation ({exc.message})"

@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import redis.asyncio as aioredis
+from temporalio.api.enums.v1 import WorkflowExecutionStatus
 from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
 from backend.conversation_search import matches
+from backend.encryption.payload_key import PayloadKeyError
 from backend.paths import DataDir
 from backend.runtime_info import RuntimeInfo
 from backend.stream.events import TERMINAL_TYPES, StreamEvent
@@ -28,16 +30,23 @@ from backend.stream.redis_stream import Delivered, EventReader, marks_key, seq_k
 from backend.supervisor.lock import DataDirLock
 from backend.temporal_connect import NAMESPACE, TASK_QUEUE, connect
 from backend.workflows.conversation_types import (
+    MAX_MESSAGE_BYTES,
+    MAX_TITLE_CHARS,
     ConversationArgs,
+    ConversationState,
     ConversationView,
     HistoryLimits,
     UserMessage,
 )
 
 WORKFLOW_TYPE = "Conversation"
-# Temporal refuses payloads over 2 MB, and every model call re-sends the whole
-# conversation: refuse a message before sending rather than fail inside.
-MAX_MESSAGE_BYTES = 1_000_000
+# Runs that hold a conversation: running, or ended by something other than the
+# conversation itself (terminated by a limit or by hand, timed out, failed). A run that
+# completed was given input that was not DuraChat's; one continued as new has a successor.
+_HOLDING_CONVERSATIONS = (
+    f"WorkflowType = '{WORKFLOW_TYPE}' AND ExecutionStatus != 'Completed' "
+    "AND ExecutionStatus != 'ContinuedAsNew'"
+)
 # The workflow carries a conversation's text (twice: its turns and the agent's
 # items) through continue-as-new, in one payload that Temporal caps near 2 MB; past
 # this budget a conversation could no longer continue, so it refuses more text.
@@ -53,8 +62,20 @@ class BackendNotRunning(RuntimeError):
     pass
 
 
+class BackendUnreachable(RuntimeError):
+    """A backend is recorded as running, but its Temporal server does not answer."""
+
+
 class MessageRejected(ValueError):
     """The message cannot be sent as it is; nothing was sent."""
+
+
+class NoSuchConversation(LookupError):
+    """No conversation has this id (never made, or deleted)."""
+
+
+class ConversationUnreadable(RuntimeError):
+    """The conversation exists but its history cannot be read now; the message says why."""
 
 
 def new_conversation_id() -> str:
@@ -107,6 +128,19 @@ class ConversationSummary:
     title: str
     updated_at: float
     running: bool
+    error: str | None = None  # why the conversation cannot be read now, if it cannot
+
+
+def check_title(title: str) -> str:
+    """The title as the workflow will keep it, or MessageRejected."""
+    title = " ".join(title.split())
+    if not title:
+        raise MessageRejected("the title is empty")
+    if len(title) > MAX_TITLE_CHARS:
+        raise MessageRejected(
+            f"the title is {len(title)} characters long; the limit is {MAX_TITLE_CHARS}"
+        )
+    return title
 
 
 class DuraChatClient:
@@ -121,6 +155,8 @@ class DuraChatClient:
         # Per conversation: the live stream's position at the end of the last turn
         # followed here to its end (never moved back).
         self._followed_to: dict[str, str] = {}
+        # Deleted here: Temporal removes a deleted run from its listings moments later.
+        self._deleted: set[str] = set()
 
     @classmethod
     async def connect(cls, data: DataDir) -> DuraChatClient:
@@ -131,7 +167,16 @@ class DuraChatClient:
 
     @classmethod
     async def connect_to(cls, info: RuntimeInfo) -> DuraChatClient:
-        temporal = await connect(info.temporal)
+        try:
+            temporal = await connect(info.temporal)
+        except RuntimeError as exc:  # what the Temporal client raises for a failed connect
+            if isinstance(exc, PayloadKeyError):
+                raise
+            raise BackendUnreachable(
+                f"the backend on {info.data_dir} does not answer at {info.temporal} ({exc}); "
+                "it may still be starting, or stuck: if this lasts, quit DuraChat and start it "
+                "again"
+            ) from None
         redis = aioredis.Redis.from_url(info.redis_url(), socket_connect_timeout=2)
         return cls(info, temporal, redis)
 
@@ -141,13 +186,21 @@ class DuraChatClient:
     # -- commands ----------------------------------------------------------------------
 
     async def send(
-        self, text: str, conversation_id: str | None = None, message_id: str | None = None
+        self,
+        text: str,
+        conversation_id: str | None = None,
+        message_id: str | None = None,
+        *,
+        must_exist: bool = False,
     ) -> Sent:
         """Send a user message (starting the conversation if new). Resending the same
-        ``message_id`` is safe: the workflow applies it once."""
+        ``message_id`` is safe: the workflow applies it once. With ``must_exist``, a
+        ``conversation_id`` that names no conversation raises NoSuchConversation
+        instead of starting one under that id."""
         check_message(text)
+        named = conversation_id is not None
         if conversation_id is not None:
-            await self._check_room(conversation_id, text)
+            await self._check_room(conversation_id, text, must_exist)
         conversation_id = conversation_id or new_conversation_id()
         message_id = message_id or new_message_id()
         after = await self._stream_position(conversation_id)
@@ -160,9 +213,10 @@ class DuraChatClient:
             except RPCError as exc:
                 if exc.status != RPCStatusCode.NOT_FOUND:
                     raise
+        carried = await self._state_to_carry(conversation_id) if named else None
         await self.temporal.start_workflow(
             WORKFLOW_TYPE,
-            ConversationArgs(conversation_id=conversation_id, limits=self.limits),
+            ConversationArgs(conversation_id=conversation_id, state=carried, limits=self.limits),
             id=conversation_id,
             task_queue=TASK_QUEUE,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
@@ -171,7 +225,29 @@ class DuraChatClient:
         )
         return Sent(conversation_id, message_id, after)
 
-    async def _check_room(self, conversation_id: str, text: str) -> None:
+    async def _state_to_carry(self, conversation_id: str) -> ConversationState | None:
+        """What a new run of this conversation starts from: None for a new or running
+        conversation, else the state its last run ended with (a run ended by a limit or
+        by hand), so the conversation goes on where it was instead of starting empty."""
+        handle = self.temporal.get_workflow_handle(conversation_id)
+        try:
+            described = await handle.describe()
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                return None
+            raise
+        if described.raw_description.workflow_execution_info.status == (
+            WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
+        ):
+            return None
+        try:
+            return await handle.query("state", result_type=ConversationState)
+        except WorkflowQueryFailedError as exc:
+            raise ConversationUnreadable(
+                f"the conversation's last run ended and its history cannot be read ({exc})"
+            ) from None
+
+    async def _check_room(self, conversation_id: str, text: str, must_exist: bool) -> None:
         """Refuse text a conversation cannot carry any more (see MAX_CONVERSATION_BYTES).
 
         Needs the conversation's history unless the last view seen of it shows room
@@ -186,10 +262,10 @@ class DuraChatClient:
             return
         try:
             view = await asyncio.wait_for(self.history(conversation_id, timeout=2), 3)
-        except RPCError as exc:
-            if exc.status == RPCStatusCode.NOT_FOUND:
-                return
-            raise
+        except NoSuchConversation:
+            if must_exist:
+                raise
+            return
         total = conversation_size(view) + encoded_size(text)
         self._size_bound[conversation_id] = total + ASSUMED_REPLY_BYTES
         if total > MAX_CONVERSATION_BYTES:
@@ -202,6 +278,7 @@ class DuraChatClient:
         await self.temporal.get_workflow_handle(conversation_id).signal("stop", turn_id)
 
     async def rename(self, conversation_id: str, title: str) -> None:
+        title = check_title(title)
         await self.temporal.get_workflow_handle(conversation_id).signal("rename", title)
 
     async def delete(self, conversation_id: str) -> None:
@@ -225,56 +302,70 @@ class DuraChatClient:
         )
         self._size_bound.pop(conversation_id, None)
         self._followed_to.pop(conversation_id, None)
+        self._deleted.add(conversation_id)
 
     # -- durable state -------------------------------------------------------------------
 
     async def history(self, conversation_id: str, timeout: float | None = None) -> ConversationView:
         """The durable conversation. A query needs a worker: with no worker running it
-        waits for one, so callers that must not stall pass a ``timeout`` (seconds)."""
+        waits for one, so callers that must not stall pass a ``timeout`` (seconds).
+
+        Raises NoSuchConversation, or ConversationUnreadable when the workflow cannot
+        answer (its history does not replay, a payload it holds is over a limit).
+        """
         handle = self.temporal.get_workflow_handle(conversation_id)
-        view = await handle.query(
-            "history",
-            result_type=ConversationView,
-            rpc_timeout=timedelta(seconds=timeout) if timeout else None,
-        )
+        try:
+            view = await handle.query(
+                "history",
+                result_type=ConversationView,
+                rpc_timeout=timedelta(seconds=timeout) if timeout else None,
+            )
+        except WorkflowQueryFailedError as exc:
+            raise ConversationUnreadable(
+                f"conversation {conversation_id} cannot be read: {exc}"
+            ) from None
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                raise NoSuchConversation(f"no conversation {conversation_id}") from None
+            raise
         self._size_bound[conversation_id] = conversation_size(view)
         return view
 
     async def list(self, search: str = "") -> list[ConversationSummary]:
         """The conversations, most recent first; with ``search``, only those whose
         title or messages contain every word of it."""
-        views = await self._views()
+        latest: dict[str, float] = {}  # id -> when its newest listed run started
+        async for wf in self.temporal.list_workflows(_HOLDING_CONVERSATIONS):
+            if wf.id in self._deleted:
+                continue
+            started = wf.start_time.timestamp() if wf.start_time else 0.0
+            latest[wf.id] = max(started, latest.get(wf.id, started))
+        summaries = await asyncio.gather(
+            *(self._summary(i, started, search) for i, started in latest.items())
+        )
         return sorted(
-            (
-                ConversationSummary(
-                    v.conversation_id, v.title, v.updated_at, v.running_turn_id is not None
-                )
-                for v in views
-                if matches(v, search)
-            ),
-            key=lambda s: s.updated_at,
-            reverse=True,
+            (s for s in summaries if s is not None), key=lambda s: s.updated_at, reverse=True
         )
 
-    async def _views(self) -> list[ConversationView]:
-        ids = [
-            wf.id
-            async for wf in self.temporal.list_workflows(
-                f"WorkflowType = '{WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'"
-            )
-        ]
-        views = await asyncio.gather(*(self._view_or_none(i) for i in dict.fromkeys(ids)))
-        return [v for v in views if v is not None]
-
-    async def _view_or_none(self, conversation_id: str) -> ConversationView | None:
-        """None for a conversation that cannot answer now (deleted meanwhile, its
-        worker restarting): the list shows the others rather than wait."""
+    async def _summary(
+        self, conversation_id: str, started: float, search: str
+    ) -> ConversationSummary | None:
+        """None for a conversation that cannot answer now (deleted meanwhile, its worker
+        restarting) or does not match: the list shows the others rather than wait. One
+        that cannot be read at all is listed with the reason, never breaking the list."""
         try:
-            return await self._history_now(conversation_id, timeout=2)
-        except RPCError as exc:
-            if exc.status == RPCStatusCode.NOT_FOUND:
-                return None  # deleted after the listing was made
-            raise
+            view = await self._history_now(conversation_id, timeout=2)
+        except NoSuchConversation:
+            return None  # deleted after the listing was made
+        except ConversationUnreadable as exc:
+            if search and search.casefold() not in conversation_id.casefold():
+                return None
+            return ConversationSummary(conversation_id, conversation_id, started, False, str(exc))
+        if view is None or not matches(view, search):
+            return None
+        return ConversationSummary(
+            view.conversation_id, view.title, view.updated_at, view.running_turn_id is not None
+        )
 
     # -- the live stream -----------------------------------------------------------------
 
@@ -343,12 +434,11 @@ class DuraChatClient:
     async def _history_now(self, conversation_id: str, timeout: float) -> ConversationView | None:
         """The history if it can be had within ``timeout``; None while Temporal or the
         worker is restarting (the live stream goes on meanwhile). A conversation that
-        no longer exists raises RPCError NOT_FOUND."""
+        no longer exists raises NoSuchConversation; one that cannot answer,
+        ConversationUnreadable."""
         try:
             return await asyncio.wait_for(self.history(conversation_id, timeout), timeout + 1)
-        except RPCError as exc:
-            if exc.status == RPCStatusCode.NOT_FOUND:
-                raise  # deleted: waiting for it would never end
+        except RPCError:
             return None
         except TimeoutError:
             return None

@@ -15,6 +15,7 @@ import sys
 
 from backend.logs import setup_process_logging
 from backend.paths import DataDir
+from backend.settings import SettingsError
 from backend.supervisor.child import ChildFailed
 from backend.supervisor.lock import DataDirBusy
 from backend.supervisor.supervisor import BackendFailed, Supervisor, SupervisorOptions
@@ -59,6 +60,9 @@ async def serve(options: SupervisorOptions) -> int:
     except DataDirBusy as exc:
         print(f"durachat: {exc}", file=sys.stderr)
         return EXIT_BUSY
+    except SettingsError as exc:  # from options.on_locked: a damaged settings file
+        print(f"durachat: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except (BackendFailed, ChildFailed, ValueError) as exc:
         log.error("start failed: %s", exc)
         print(f"durachat: the backend could not start: {exc}", file=sys.stderr)

@@ -39,6 +39,9 @@ class Settings(BaseModel):
     api: Literal["auto", "responses", "chat_completions"] = "auto"
     # Silence from the model longer than this fails the attempt (and is retried).
     request_timeout_s: float = Field(default=60.0, gt=0, allow_inf_nan=False)
+    # A reply still streaming after this long is cut off and kept, not retried: the
+    # model call's own time limit (10 minutes) would retry it from the start.
+    max_reply_s: float = Field(default=540.0, gt=0, le=540.0, allow_inf_nan=False)
     web_ui: bool = False
     theme: Literal["system", "light", "dark"] = "system"
 
@@ -99,16 +102,28 @@ def _reason(exc: Exception) -> str:
     return (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
 
 
+def provider_switch_resets(settings: Settings, provider: str) -> dict[str, object]:
+    """The fields a switch to ``provider`` resets: a base URL and model belong to the
+    provider they were set for. Carried over, the new provider's key would go to the
+    old provider's server (an OpenAI key to a LAN Ollama, say)."""
+    if provider == settings.provider:
+        return {}
+    return {"base_url": None, "model": None}
+
+
 def save_choices(
     data: DataDir, provider: str | None, base_url: str | None, model: str | None
 ) -> Settings:
-    """Apply ``serve --provider/--base-url/--model`` to the saved settings."""
+    """Apply ``serve --provider/--base-url/--model`` to the saved settings.
+
+    Call it only while holding the data dir's lock: the running backend's worker reads
+    this file at every model call, so a ``serve`` that is about to find the data dir
+    busy must not have changed it.
+    """
     settings = Settings.load(data.settings_file)
-    changes = {
-        k: v
-        for k, v in {"provider": provider, "base_url": base_url, "model": model}.items()
-        if v is not None
-    }
+    given = {"provider": provider, "base_url": base_url, "model": model}
+    changes = provider_switch_resets(settings, provider) if provider is not None else {}
+    changes.update({k: v for k, v in given.items() if v is not None})
     if changes:
         data.ensure()
         settings = Settings.model_validate({**settings.model_dump(), **changes})

@@ -3,40 +3,77 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from datetime import timedelta
 
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
+from temporalio.plugin import SimplePlugin
+
+from backend.encryption.codec import EncryptionCodec
+from backend.encryption.payload_key import PayloadKey, require_key
 
 NAMESPACE = "default"
 TASK_QUEUE = "durachat"
 
 
-async def connect(address: str) -> Client:
-    """A client for starting and talking to workflows.
-
-    Pydantic JSON on the wire, which the worker's OpenAIPayloadConverter (pydantic
-    too) reads; the plugin itself is not needed here and would cost seconds of
-    imports in every CLI call.
-    """
-    return await Client.connect(
-        address, namespace=NAMESPACE, data_converter=pydantic_data_converter
+def _encrypted(converter: DataConverter, codec: EncryptionCodec) -> DataConverter:
+    # Failure messages and stack traces carry conversation text too (a tool's
+    # error, a provider's reply): they go into the encoded attributes.
+    return dataclasses.replace(
+        converter,
+        payload_codec=codec,
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )
 
 
-async def wait_until_serving(address: str, timeout: float, interval: float = 0.05) -> Client:
+def client_data_converter(key: PayloadKey) -> DataConverter:
+    """Pydantic JSON, which the worker's OpenAIPayloadConverter (pydantic too) reads,
+    sealed by the payload codec; a reply that does not decrypt is an error."""
+    return _encrypted(pydantic_data_converter, EncryptionCodec([key]))
+
+
+def worker_encryption_plugin(key: PayloadKey) -> SimplePlugin:
+    """The codec for the worker; goes after every plugin that sets the payload
+    converter. Lenient: input that is not ours is handed on marked, for the workflow
+    to drop, rather than failing a workflow task for ever."""
+    codec = EncryptionCodec([key], lenient=True)
+    return SimplePlugin(
+        "durachat.encryption",
+        data_converter=lambda converter: _encrypted(converter or DataConverter(), codec),
+    )
+
+
+async def connect(address: str, key: PayloadKey | None = None) -> Client:
+    """A client for starting and talking to workflows (the key: the user's, by default).
+
+    The OpenAI Agents plugin is not needed here and would cost seconds of imports
+    in every CLI call.
+    """
+    return await Client.connect(
+        address,
+        namespace=NAMESPACE,
+        data_converter=client_data_converter(key if key is not None else require_key()),
+    )
+
+
+async def wait_until_serving(
+    address: str, timeout: float, interval: float = 0.05, key: PayloadKey | None = None
+) -> Client:
     """Connect once the server answers for our namespace; raise TimeoutError otherwise.
 
     A bare TCP connect is not enough: the dev server accepts connections a moment
     before its namespace is registered.
     """
+    key = key if key is not None else require_key()
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None
     while time.monotonic() < deadline:
         try:
-            client = await connect(address)
+            client = await connect(address, key)
             left = timedelta(seconds=max(0.1, deadline - time.monotonic()))
             await client.workflow_service.describe_namespace(
                 DescribeNamespaceRequest(namespace=NAMESPACE), timeout=left

@@ -25,11 +25,13 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 
 from backend.client_api import (
+    ConversationUnreadable,
     DuraChatClient,
     MessageRejected,
+    NoSuchConversation,
     check_message,
     new_conversation_id,
     new_message_id,
@@ -427,11 +429,16 @@ class MainWindow(QMainWindow):
                     self.client.history(conversation_id, timeout=LOAD_TRY_S), LOAD_TRY_S + 1
                 )
                 break
-            except (RPCError, TimeoutError) as exc:
-                if conversation_id != self.conversation_id or self._shutting_down:
-                    return
-                if isinstance(exc, RPCError) and exc.status == RPCStatusCode.NOT_FOUND:
+            except NoSuchConversation:
+                if conversation_id == self.conversation_id:
                     self.status_label.setText("This conversation no longer exists.")
+                return
+            except ConversationUnreadable as exc:
+                if conversation_id == self.conversation_id:
+                    self.status_label.setText(f"This conversation cannot be read: {exc}")
+                return
+            except (RPCError, TimeoutError):
+                if conversation_id != self.conversation_id or self._shutting_down:
                     return
                 self.status_label.setText(
                     "Opening this conversation: the backend is not answering yet…"
@@ -482,9 +489,7 @@ class MainWindow(QMainWindow):
                         self._follow_running(item)
                 else:
                     self.model.apply_event(item)
-        except RPCError as exc:
-            if exc.status != RPCStatusCode.NOT_FOUND:
-                raise
+        except NoSuchConversation:
             return  # the conversation was deleted meanwhile: nothing left to follow
         finally:
             if self._follows.get(turn_id) is asyncio.current_task():

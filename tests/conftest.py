@@ -1,15 +1,22 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.support.file_keyring import ENV as KEYRING_FILE_ENV
 from tests.support.serve_process import KEYRING_BACKEND, ServeProcess
 
-# Every keyring call in the test process goes to memory, never to a real keyring.
+# Every keyring call of the test run (this process and its children) goes to a file of
+# this run's, never to a real keyring; so does the key file kept where no keyring exists
+# (the user's config dir).
+_RUN_DIR = Path(tempfile.mkdtemp(prefix="durachat-tests-"))
 os.environ["PYTHON_KEYRING_BACKEND"] = KEYRING_BACKEND
+os.environ[KEYRING_FILE_ENV] = str(_RUN_DIR / "keyring.json")
+os.environ["XDG_CONFIG_HOME"] = str(_RUN_DIR / "config")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 

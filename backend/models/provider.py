@@ -54,6 +54,7 @@ class DuraChatModelProvider(ModelProvider):
             endpoint=base_url,
             publisher=res.publisher,
             timeout_s=settings.request_timeout_s,
+            max_reply_s=settings.max_reply_s,
         )
 
     @staticmethod

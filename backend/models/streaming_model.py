@@ -15,6 +15,7 @@ Every way a provider can fail mid-call ends as an ApplicationError whose type
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,6 +50,13 @@ TIMEOUT_ATTEMPTS = 3
 # How long the first token may wait for Redis before the stream goes on regardless
 # (Redis down: the publisher holds it and the model must not wait).
 FIRST_TOKEN_FLUSH_S = 0.05
+# One model call's reply is recorded as one Temporal payload (2 MB at most) and is
+# carried in the conversation: a call that streams more than this (text, reasoning and
+# tool arguments, in characters) ends without a retry, keeping what it said. A retry
+# would pay for the same runaway generation again.
+MAX_REPLY_CHARS = 200_000
+REPLY_TOO_LONG = "ReplyTooLong"
+REPLY_TOO_SLOW = "ReplyTooSlow"
 
 
 @dataclass
@@ -57,6 +65,7 @@ class _Received:
 
     text: list[str] = field(default_factory=list)
     deltas: int = 0  # text, reasoning or tool-argument pieces
+    chars: int = 0  # in those pieces
 
 
 class StreamingModel(Model):
@@ -67,12 +76,14 @@ class StreamingModel(Model):
         endpoint: str,
         publisher: EventPublisher,
         timeout_s: float,
+        max_reply_s: float,
     ) -> None:
         self._inner = inner
         self._label = label
         self._endpoint = endpoint
         self._publisher = publisher
         self._timeout_s = timeout_s
+        self._max_reply_s = max_reply_s
 
     async def get_response(self, *args: Any, **kwargs: Any) -> ModelResponse:
         ctx = CALL_CONTEXT.get()
@@ -142,6 +153,7 @@ class StreamingModel(Model):
 
     async def _stream(self, publish: Any, got: _Received, *args: Any, **kwargs: Any) -> Any:
         completed = None
+        deadline = time.monotonic() + self._max_reply_s
         async for event in self._inner.stream_response(*args, **kwargs):
             kind = event.type
             if kind == "response.output_text.delta":
@@ -156,6 +168,8 @@ class StreamingModel(Model):
                 completed = event.response
             if kind.endswith(".delta"):
                 got.deltas += 1
+                got.chars += len(event.delta)
+                self._check_limits(got, deadline)
                 if got.deltas == 1:
                     # The first token goes out before the rest of a burst is parsed:
                     # it is what the user waits for (one Redis round trip, once).
@@ -168,6 +182,21 @@ class StreamingModel(Model):
                 type="IncompleteStream",
             )
         return completed
+
+    def _check_limits(self, got: _Received, deadline: float) -> None:
+        """End a runaway reply, keeping what it said (the error's details carry it)."""
+        if got.chars > MAX_REPLY_CHARS:
+            why = f"the reply passed {MAX_REPLY_CHARS:,} characters, so it was cut off there"
+            kind = REPLY_TOO_LONG
+        elif time.monotonic() > deadline:
+            why = (
+                f"the reply was still streaming after {self._max_reply_s:g} s "
+                "(max_reply_s in settings), so it was cut off there"
+            )
+            kind = REPLY_TOO_SLOW
+        else:
+            return
+        raise ApplicationError(why, "".join(got.text), type=kind, non_retryable=True)
 
     def stream_response(self, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
         return self._inner.stream_response(*args, **kwargs)

@@ -8,9 +8,10 @@ start instead of delaying it.
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from temporalio.client import Client, WorkflowHandle
+from temporalio.service import RPCError, RPCStatusCode
 
 from backend.temporal_connect import TASK_QUEUE, wait_until_serving
 from backend.workflows.health import HealthWorkflow
@@ -37,3 +38,25 @@ async def start_health_workflow(
         execution_timeout=EXECUTION_TIMEOUT,
     )
     return client, handle
+
+
+async def reencrypt_legacy_runs(client: Client, encrypted_since: float) -> int:
+    """Ask every conversation run begun before the encryption key existed (so written in
+    the clear) to continue as a new, encrypted run; how many were asked.
+
+    Such a run still accepts unencrypted signals, for its own history's sake, until
+    then (backend/workflows/trusted_input.py).
+    """
+    since = datetime.fromtimestamp(encrypted_since, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    query = (
+        f"WorkflowType = 'Conversation' AND ExecutionStatus = 'Running' AND StartTime < '{since}'"
+    )
+    asked = 0
+    async for wf in client.list_workflows(query):
+        try:
+            await client.get_workflow_handle(wf.id, run_id=wf.run_id).signal("reencrypt", None)
+            asked += 1
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:  # ended meanwhile
+                raise
+    return asked

@@ -14,19 +14,20 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from urllib.parse import urlparse
 
+from backend.encryption.payload_key import PayloadKeyError, ensure_key
 from backend.paths import DataDir
 from backend.runtime_info import ChildRecord, RuntimeInfo
-from backend.supervisor.child import ChildFailed, ChildProcess, ChildSpec
+from backend.supervisor.child import CHILD_UMASK, ChildFailed, ChildProcess, ChildSpec
 from backend.supervisor.demo_model_child import demo_base_url, demo_model_spec
 from backend.supervisor.lock import DataDirLock
 from backend.supervisor.ports import LOOPBACK, free_port, parse_host_port
 from backend.supervisor.reaper import reap_leftovers
-from backend.supervisor.redis_server import new_password, ping, redis_spec
+from backend.supervisor.redis_server import choose_listener, ping, redis_spec
+from backend.supervisor.redis_target import RedisTarget
 from backend.supervisor.temporal_server import temporal_spec
 from backend.supervisor.worker_child import worker_spec
 from backend.worker.protocol import WorkerEnv
@@ -62,22 +63,9 @@ class SupervisorOptions:
     redis_url: str | None = None  # likewise
     web_ui: bool = False
     demo_tokens_per_second: float | None = None  # the demo model's pacing (its default if None)
-
-
-@dataclass(frozen=True)
-class RedisTarget:
-    host: str
-    port: int
-    password: str | None
-    db: int = 0
-
-    @classmethod
-    def from_url(cls, url: str) -> RedisTarget:
-        parsed = urlparse(url)
-        if parsed.scheme not in ("redis", "") or not parsed.hostname:
-            raise ValueError(f"expected redis://[:PASSWORD@]HOST:PORT[/DB], got {url!r}")
-        db = int(parsed.path.strip("/") or 0)
-        return cls(parsed.hostname, parsed.port or 6379, parsed.password, db)
+    # Runs once the data dir's lock is held, before any child starts: serve saves its
+    # settings there, so a serve that finds the data dir busy changes nothing.
+    on_locked: Callable[[], object] | None = None
 
 
 class Supervisor:
@@ -95,16 +83,26 @@ class Supervisor:
         self.data.ensure()
         self._lock.acquire()  # raises DataDirBusy with a clear message
         try:
+            if self.options.on_locked is not None:
+                self.options.on_locked()
             return await self._start_locked()
         except BaseException:
             await self.stop()
             raise
 
     async def _start_locked(self) -> RuntimeInfo:
+        try:
+            # Made on the first start, before any child that needs it.
+            key = await asyncio.to_thread(ensure_key)
+        except PayloadKeyError as exc:
+            raise BackendFailed(str(exc)) from None
         reaped = await asyncio.to_thread(reap_leftovers, RuntimeInfo.read(self.data.runtime_file))
         if reaped:
             log.warning("reaped %d process(es) left by a crashed run: %s", len(reaped), reaped)
         self.data.runtime_file.unlink(missing_ok=True)
+        # Whatever this process writes from here on is the user's alone, like what its
+        # children write (they get the same umask, see child.py).
+        os.umask(CHILD_UMASK)
 
         opts = self.options
         ui_port: int | None = None
@@ -115,13 +113,13 @@ class Supervisor:
             temporal_port = free_port()
             ui_port = free_port() if opts.web_ui else None
             temporal_address = f"{LOOPBACK}:{temporal_port}"
-            self._add(temporal_spec(self.data, temporal_port, ui_port))
+            self._add(temporal_spec(self.data, temporal_port, ui_port, free_port(), free_port()))
 
         if opts.redis_url:
             redis = RedisTarget.from_url(opts.redis_url)
         else:
-            redis = RedisTarget(LOOPBACK, free_port(), new_password())
-            self._add(redis_spec(self.data, redis.port, redis.password or ""))
+            redis = choose_listener(self.data)
+            self._add(redis_spec(self.data, redis))
 
         demo_port = free_port()
         self._add(demo_model_spec(demo_port, opts.demo_tokens_per_second))
@@ -131,6 +129,7 @@ class Supervisor:
             data_dir=str(self.data.root),
             temporal=temporal_address,
             temporal_ui=f"http://{LOOPBACK}:{ui_port}" if ui_port else None,
+            redis_socket=redis.socket,
             redis_host=redis.host,
             redis_port=redis.port,
             redis_password=redis.password,
@@ -160,10 +159,8 @@ class Supervisor:
         if opts.temporal_address:
             starts.append(self._check_external("Temporal", _wait_for_temporal(temporal_address)))
         if opts.redis_url:
-            starts.append(
-                self._check_external("Redis", ping(redis.host, redis.port, redis.password, 10))
-            )
-        from backend.supervisor.health_check import start_health_workflow
+            starts.append(self._check_external("Redis", ping(redis, 10)))
+        from backend.supervisor.health_check import reencrypt_legacy_runs, start_health_workflow
         from backend.temporal_logging import forward_core_logs
 
         forward_core_logs()  # before our first client: its warnings go to the log file
@@ -180,6 +177,7 @@ class Supervisor:
                 f"the health workflow did not complete: {exc!r}; see {self.data.logs}"
             ) from exc
 
+        await reencrypt_legacy_runs(self.client, key.created_at)
         for child in self.children.values():
             child.watch()
         log.info("backend ready: %s", self.info.model_dump(exclude={"redis_password"}))

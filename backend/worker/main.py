@@ -19,13 +19,20 @@ from temporalio.common import RetryPolicy
 from temporalio.openai_agents import ModelActivityParameters, OpenAIAgentsPlugin
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
+from backend.encryption.payload_key import require_key
 from backend.models.provider import DuraChatModelProvider
-from backend.temporal_connect import NAMESPACE, TASK_QUEUE, wait_until_serving
+from backend.temporal_connect import (
+    NAMESPACE,
+    TASK_QUEUE,
+    wait_until_serving,
+    worker_encryption_plugin,
+)
 from backend.tools.activities import run_tool
 from backend.worker import resources
 from backend.worker.interceptors import TurnContextInterceptor
 from backend.worker.payload_converter import worker_payload_converter_plugin
 from backend.worker.protocol import READY_LINE, WorkerEnv
+from backend.workflows import trusted_input
 from backend.workflows.conversation import ConversationWorkflow
 from backend.workflows.health import HealthWorkflow
 from backend.workflows.turn_activities import collect_stopped_turn, publish_turn_event
@@ -73,13 +80,16 @@ async def run(env: WorkerEnv) -> None:
         loop.add_signal_handler(sig, stop.set)
 
     resources.init(Path(env.data_dir), env.redis_url, env.demo_base_url)
+    key = require_key()  # the supervisor made it before starting us
+    trusted_input.encrypted_since = key.created_at
     # The supervisor starts us in parallel with the servers: wait for Temporal.
-    await wait_until_serving(env.temporal_address, timeout=120)
+    await wait_until_serving(env.temporal_address, timeout=120, key=key)
     plugin = OpenAIAgentsPlugin(model_params=MODEL_PARAMS, model_provider=DuraChatModelProvider())
     client = await Client.connect(
         env.temporal_address,
         namespace=NAMESPACE,
-        plugins=[plugin, worker_payload_converter_plugin()],
+        # The codec last: it seals what the converters before it made.
+        plugins=[plugin, worker_payload_converter_plugin(), worker_encryption_plugin(key)],
     )
     worker = build_worker(client)
     async with worker:

@@ -1,49 +1,65 @@
 """One workflow per conversation (id ``conversation-<uuid>``): signals in, queries out.
 
 Signals: ``send`` (a user message; a resent message id is ignored), ``stop`` (end
-the running turn, keeping what was said), ``rename``. Query: ``history``.
+the running turn, keeping what was said), ``rename``. Queries: ``history``, and
+``state`` (what a new run needs, to carry on a conversation whose run was ended).
 Messages that arrive during a turn wait as queued turns, answered in order. Each
 turn runs the agent with ``Runner.run`` under the OpenAI Agents plugin: model
 calls and tools are activities, streamed live by the worker. Before the event
-history nears Temporal's limits, the workflow continues as new with its state.
+history nears Temporal's limits, the workflow continues as new with its state;
+that is checked after every turn and every signal, so renames alone cannot
+outgrow it either.
+
+Every input is a raw payload checked by ``trusted_input``: a malformed signal,
+or one not encrypted with the user's key, is dropped with a log line, never
+left to fail the workflow task for ever.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RawValue, RetryPolicy
 from temporalio.exceptions import is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
     from agents import Agent, FunctionTool, RunConfig, Runner, RunResult
     from agents.items import ReasoningItem
     from agents.tool_context import ToolContext
-    from pydantic import BaseModel
+    from pydantic import BaseModel, TypeAdapter
 
     from backend.stream.events import TurnDone, TurnFailed, TurnStarted
     from backend.tools.activities import ToolInvocation, ToolOutcome, run_tool
     from backend.tools.catalog import TOOLS, ToolSpec
+    from backend.workflows import trusted_input
     from backend.workflows.conversation_types import (
+        MAX_MESSAGE_BYTES,
+        MAX_QUEUED,
+        MAX_TITLE_CHARS,
         ConversationArgs,
         ConversationState,
         ConversationView,
+        MessageId,
+        Title,
         ToolCallRecord,
         Turn,
         TurnStatus,
         UserMessage,
         title_from,
     )
+    from backend.workflows.tool_budget import ToolOutputBudget
+    from backend.workflows.trusted_input import InputRejected
     from backend.workflows.turn_activities import (
         StoppedTurn,
         collect_stopped_turn,
         publish_turn_event,
     )
-    from backend.workflows.turn_errors import classify
+    from backend.workflows.turn_errors import classify, partial_reply
     from backend.workflows.turn_scope import CURRENT_TURN, TurnScope
 
 INSTRUCTIONS = (
@@ -56,28 +72,53 @@ LOCAL = timedelta(seconds=10)
 # The first model call of a turn publishes ``turn_started`` (see StreamingModel).
 TURN_STARTED_BY_MODEL = "turn-started-by-model"
 TOOL_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(milliseconds=200))
+# Checked before the run's input is parsed: Temporal's own limit is 2 MB.
+MAX_ARGS_BYTES = 4_000_000
+
+_ARGS = TypeAdapter(ConversationArgs)
+_MESSAGE = TypeAdapter(UserMessage)
+_TURN_ID = TypeAdapter(MessageId | None)
+_TITLE = TypeAdapter(Title)
 
 
 @workflow.defn(name="Conversation")
 class ConversationWorkflow:
     @workflow.init
-    def __init__(self, args: ConversationArgs) -> None:
+    def __init__(self, raw: RawValue) -> None:
+        started = workflow.info().start_time.timestamp()
+        # A run begun before the encryption key existed was written in the clear.
+        self._legacy = started < trusted_input.encrypted_since
+        self._reencrypt = False
+        self._running: Turn | None = None
+        self._tool_budget = ToolOutputBudget()
+        self._the_agent: Agent[Any] | None = None
+        self._turn_task: asyncio.Task[RunResult] | None = None
+        try:
+            args = trusted_input.decode(
+                raw, _ARGS, legacy=self._legacy, max_bytes=MAX_ARGS_BYTES, what="start input"
+            )
+        except InputRejected as exc:
+            workflow.logger.warning("not starting this conversation: %s", exc)
+            self._state: ConversationState | None = None
+            self._limits = ConversationArgs(conversation_id="").limits
+            return
         self._state = args.state or ConversationState(
             conversation_id=args.conversation_id, created_at=workflow.now().timestamp()
         )
         self._limits = args.limits
-        self._running: Turn | None = None
-        self._the_agent: Agent[Any] | None = None
-        self._turn_task: asyncio.Task[RunResult] | None = None
 
     @workflow.run
-    async def run(self, args: ConversationArgs) -> None:
+    async def run(self, raw: RawValue) -> None:
+        if self._state is None:
+            return  # input that was not ours: nothing to run (see __init__)
         while True:
-            await workflow.wait_condition(lambda: self._next_queued() is not None)
+            await workflow.wait_condition(
+                lambda: self._next_queued() is not None or self._must_continue()
+            )
             turn = self._next_queued()
-            assert turn is not None
-            await self._run_turn(turn)
-            if self._history_is_large():
+            if turn is not None:
+                await self._run_turn(turn)
+            if self._must_continue():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 self._state.runs += 1
                 workflow.continue_as_new(
@@ -88,12 +129,39 @@ class ConversationWorkflow:
                     )
                 )
 
+    def _must_continue(self) -> bool:
+        """Continue as new before Temporal's limits, and a legacy run once it has heard
+        from an encrypting client (the new run's input is encrypted)."""
+        return self._running is None and (self._history_is_large() or self._reencrypt)
+
     # -- signals and queries -----------------------------------------------------------
 
-    @workflow.signal
-    def send(self, message: UserMessage) -> None:
+    @workflow.signal(dynamic=True)
+    def on_signal(self, name: str, args: Sequence[RawValue]) -> None:
+        """Every signal, as raw payloads: checked here, then handled; never raises."""
+        handler = self._SIGNALS.get(name)
+        if handler is None or self._state is None:
+            workflow.logger.warning("dropped a signal %r: no such signal here", name[:40])
+            return
+        try:
+            # ``stop`` may come without its optional turn id.
+            raw = trusted_input.single(args, name, optional=name == "stop")
+            handler(self, raw)
+        except InputRejected as exc:
+            workflow.logger.warning("dropped a %r signal: %s", name, exc)
+            return
+        if self._legacy and raw is not None and trusted_input.was_encrypted(raw):
+            self._reencrypt = True
+
+    def _send(self, raw: RawValue) -> None:
+        assert self._state is not None
+        message = trusted_input.decode(
+            raw, _MESSAGE, legacy=self._legacy, max_bytes=MAX_MESSAGE_BYTES + 4096, what="send"
+        )
         if any(t.turn_id == message.message_id for t in self._state.turns):
             return  # a resent message: already applied once
+        if sum(t.status == "queued" for t in self._state.turns) >= MAX_QUEUED:
+            raise InputRejected(f"send: {MAX_QUEUED} messages are already waiting")
         self._state.turns.append(
             Turn(
                 turn_id=message.message_id,
@@ -104,23 +172,49 @@ class ConversationWorkflow:
         if not self._state.title:
             self._state.title = title_from(message.text)
 
-    @workflow.signal
-    def stop(self, turn_id: str | None = None) -> None:
+    def _stop(self, raw: RawValue | None) -> None:
+        turn_id = (
+            trusted_input.decode(raw, _TURN_ID, legacy=self._legacy, max_bytes=1024, what="stop")
+            if raw is not None
+            else None
+        )
         running = self._running
         if running is None or (turn_id and turn_id != running.turn_id):
             return
         if self._turn_task and not self._turn_task.done():
             self._turn_task.cancel()
 
-    @workflow.signal
-    def rename(self, title: str) -> None:
+    def _rename(self, raw: RawValue) -> None:
+        assert self._state is not None
+        title = trusted_input.decode(
+            raw, _TITLE, legacy=self._legacy, max_bytes=MAX_TITLE_CHARS * 24, what="rename"
+        )
         title = " ".join(title.split())
+        if len(title) > MAX_TITLE_CHARS:
+            raise InputRejected(f"rename: the title is over {MAX_TITLE_CHARS} characters")
         if title:
             self._state.title = title
             self._state.title_is_custom = True
 
+    def _note_encrypting_client(self, raw: RawValue) -> None:
+        """``reencrypt``: the supervisor asks a legacy run to continue as new."""
+
+    _SIGNALS: ClassVar[dict[str, Callable[[ConversationWorkflow, Any], None]]] = {
+        "send": _send,
+        "stop": _stop,
+        "rename": _rename,
+        "reencrypt": _note_encrypting_client,
+    }
+
+    @workflow.query
+    def state(self) -> ConversationState | None:
+        """Everything a new run needs to carry on this conversation."""
+        return _all_fields_set(self._state) if self._state is not None else None
+
     @workflow.query
     def history(self) -> ConversationView:
+        if self._state is None:
+            raise ValueError("this run was started with input that was not DuraChat's")
         turns = self._state.turns
         updated = max(
             [t.ended_at or t.started_at or t.queued_at for t in turns] or [self._state.created_at]
@@ -145,6 +239,7 @@ class ConversationWorkflow:
         turn.status = "running"
         turn.started_at = workflow.now().timestamp()
         self._running = turn
+        self._tool_budget = ToolOutputBudget()
         announce = None
         if not workflow.patched(TURN_STARTED_BY_MODEL):
             # Histories from before the model call announced the turn itself replay
@@ -174,7 +269,7 @@ class ConversationWorkflow:
             if isinstance(exc, asyncio.CancelledError) or is_cancelled_exception(exc):
                 await self._end_stopped(turn, user_item)
             else:
-                await self._end_failed(turn, exc)
+                await self._end_failed(turn, exc, user_item)
         else:
             await self._end_done(turn, result)
         finally:
@@ -230,8 +325,12 @@ class ConversationWorkflow:
         if turn.reply:
             self._state.items.append({"role": "assistant", "content": turn.reply})
 
-    async def _end_failed(self, turn: Turn, exc: BaseException) -> None:
+    async def _end_failed(self, turn: Turn, exc: BaseException, user_item: dict[str, Any]) -> None:
         turn.error = classify(exc)
+        if partial := partial_reply(exc):
+            # Cut off by a limit: the user keeps what was said, and so does the model.
+            turn.reply = partial
+            self._state.items += [user_item, {"role": "assistant", "content": partial}]
         workflow.logger.warning("turn %s failed: %s", turn.turn_id, turn.error.message)
         await self._publish_then_end(
             turn,
@@ -289,12 +388,15 @@ class ConversationWorkflow:
                 retry_policy=TOOL_RETRY,
                 summary=spec.name,
             )
-            record.output, record.error = outcome.output, outcome.error
+            budget = self._tool_budget
+            record.output = budget.for_record(outcome.output) if outcome.output else outcome.output
+            record.error = outcome.error
             record.attempts = outcome.attempt
             record.duration_ms = outcome.duration_ms
             record.ended_at = workflow.now().timestamp()
             record.status = "error" if outcome.error else "done"
-            return outcome.output if outcome.error is None else f"Error: {outcome.error}"
+            said = (outcome.output or "") if outcome.error is None else f"Error: {outcome.error}"
+            return budget.for_model(said)
 
         return FunctionTool(
             name=spec.name,

@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 TurnStatus = Literal["queued", "running", "done", "failed", "stopped"]
 TITLE_LENGTH = 60
+# Temporal refuses payloads over 2 MB, and every model call re-sends the whole
+# conversation: a message is refused well before that (as encoded: see
+# client_api.encoded_size).
+MAX_MESSAGE_BYTES = 1_000_000
+MAX_TITLE_CHARS = 200
+# Messages waiting behind a running reply; more are dropped (a stuck client or a flood).
+MAX_QUEUED = 100
+
+MessageId = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=128)]
+Title = Annotated[str, StringConstraints(strict=True, max_length=MAX_TITLE_CHARS * 4)]
 
 
 class UserMessage(BaseModel):
     """Signal ``send``: the client makes ``message_id``; a resent id is ignored."""
 
-    message_id: str
-    text: str
+    message_id: MessageId
+    text: Annotated[str, StringConstraints(strict=True, min_length=1)]
 
 
 class ToolCallRecord(BaseModel):

@@ -25,7 +25,11 @@ _KINDS = {
     "MalformedReply": ("provider_error", ""),
     "EmptyReply": ("provider_error", ""),
     "IncompleteStream": ("provider_error", ""),
+    "ReplyTooLong": ("reply_limit", ""),
+    "ReplyTooSlow": ("reply_limit", ""),
 }
+# Ours, raised with the reply so far as their first detail.
+_KEEPS_PARTIAL = frozenset({"ReplyTooLong", "ReplyTooSlow"})
 # Ours stop the activity's retries early, yet sending again later may well work.
 _WORTH_RETRYING_LATER = frozenset({"ModelTimeout", "EmptyReply"})
 # What the user can do, where the provider's own words do not say it.
@@ -91,3 +95,20 @@ def _readable(detail: str) -> str:
     said = (match["said"] or "").strip()
     status = f"HTTP {match['status']}"
     return f"{said.rstrip('.')} ({status})" if said else status
+
+
+def partial_reply(exc: BaseException) -> str:
+    """What a reply ended by one of our limits had said (its error's first detail)."""
+    node: BaseException | None = exc
+    for _ in range(10):
+        if node is None:
+            break
+        if (
+            isinstance(node, ApplicationError)
+            and node.type in _KEEPS_PARTIAL
+            and node.details
+            and isinstance(node.details[0], str)
+        ):
+            return node.details[0]
+        node = node.cause if isinstance(node, FailureError) else node.__cause__
+    return ""

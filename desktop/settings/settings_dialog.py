@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from backend import keys
 from backend.models.connection_check import ConnectionResult, as_sentence, check_connection
-from backend.models.endpoint import base_url_problem
+from backend.models.endpoint import base_url_problem, unsafe_key_problem
 from backend.paths import DataDir
 from backend.settings import DEFAULT_MODELS, OPENAI_BASE_URL, Settings, SettingsError
 
@@ -164,8 +164,14 @@ class SettingsDialog(QDialog):
 
     def _show_provider(self) -> None:
         provider = self.provider
-        self.base_url_edit.setText(self._base_urls.get(provider, ""))
-        self.base_url_edit.setEnabled(provider == "openai-compatible")
+        base_url = self._base_urls.get(provider, "")
+        self.base_url_edit.setText(base_url)
+        # OpenAI's base URL is api.openai.com unless `serve --base-url` set a proxy; a set
+        # one stays editable, so a wrong or stale one (a plain-http URL the OpenAI key
+        # must not go to) can be fixed or cleared here.
+        self.base_url_edit.setEnabled(
+            provider == "openai-compatible" or (provider == "openai" and bool(base_url))
+        )
         self.base_url_edit.setPlaceholderText(
             {
                 "demo": "built in",
@@ -252,8 +258,16 @@ class SettingsDialog(QDialog):
         )
 
     def _problem(self, settings: Settings) -> str | None:
-        if settings.provider == "openai-compatible" and (
-            problem := base_url_problem(settings.base_url)
+        needs_url = settings.provider == "openai-compatible"
+        if (needs_url or settings.base_url) and (problem := base_url_problem(settings.base_url)):
+            return as_sentence(problem)
+        # A key typed now would be stored for a server it must never be sent to (the
+        # form gives the demo model no base URL).
+        typed_key = bool(self.key_edit.text().strip())
+        if (
+            typed_key
+            and settings.base_url
+            and (problem := unsafe_key_problem(settings, settings.base_url))
         ):
             return as_sentence(problem)
         folder = settings.granted_folder

@@ -7,11 +7,15 @@ keyring's store would.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
+import keyring
 from keyring.backend import KeyringBackend
+from keyring.backends import fail
 from keyring.errors import PasswordDeleteError
 
 ENV = "DURACHAT_TEST_KEYRING_FILE"
@@ -40,3 +44,15 @@ class FileKeyring(KeyringBackend):
         if data.pop(f"{service}/{username}", None) is None:
             raise PasswordDeleteError(username)
         self._path().write_text(json.dumps(data))
+
+
+@contextlib.contextmanager
+def no_keyring_here() -> Iterator[None]:
+    """This process, too, sees a system without a keyring (as its children are told
+    to with PYTHON_KEYRING_BACKEND): it then shares their key file."""
+    before = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    try:
+        yield
+    finally:
+        keyring.set_keyring(before)

@@ -17,7 +17,8 @@ from temporalio.openai_agents import OpenAIAgentsPlugin
 from temporalio.worker import Replayer
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from backend.temporal_connect import connect
+from backend.encryption.payload_key import require_key
+from backend.temporal_connect import connect, worker_encryption_plugin
 from backend.worker.interceptors import TurnContextInterceptor
 from backend.worker.main import MODEL_PARAMS
 from backend.workflows.conversation import ConversationWorkflow
@@ -25,11 +26,12 @@ from backend.workflows.health import HealthWorkflow
 
 
 async def replay_all(address: str) -> list[str]:
-    client = await connect(address)
+    key = require_key()
+    client = await connect(address, key)
     replayer = Replayer(
         workflows=[ConversationWorkflow, HealthWorkflow],
         interceptors=[TurnContextInterceptor()],
-        plugins=[OpenAIAgentsPlugin(model_params=MODEL_PARAMS)],
+        plugins=[OpenAIAgentsPlugin(model_params=MODEL_PARAMS), worker_encryption_plugin(key)],
         # The agents SDK imports OpenTelemetry lazily, from inside workflow code.
         workflow_runner=SandboxedWorkflowRunner(
             restrictions=SandboxRestrictions.default.with_passthrough_modules("opentelemetry")

@@ -11,7 +11,7 @@ from backend.settings import Settings
 from tests.support.chat import record_turn, with_client
 from tests.support.demo_model_process import demo_model
 from tests.support.file_keyring import ENV as KEYRING_FILE_ENV
-from tests.support.file_keyring import FileKeyring
+from tests.support.file_keyring import FileKeyring, no_keyring_here
 from tests.support.serve_process import ServeProcess, child_env
 
 
@@ -72,7 +72,8 @@ def test_openai_without_a_key_or_keyring_says_what_to_do(tmp_path: Path) -> None
     sp = ServeProcess(data_dir, env=env)
     try:
         sp.start()
-        rec = with_client(data_dir, lambda c: record_turn(c, "hello"))
+        with no_keyring_here():
+            rec = with_client(data_dir, lambda c: record_turn(c, "hello"))
     finally:
         sp.close()
     assert rec.turn.status == "failed"

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from temporalio.service import RPCError
-
-from backend.client_api import DuraChatClient
+from backend.client_api import DuraChatClient, NoSuchConversation
 from backend.stream.redis_stream import stream_key
 from tests.support.chat import record_turn, with_client
 from tests.support.serve_process import ServeProcess
@@ -52,7 +50,7 @@ def test_delete_removes_the_conversation_its_history_and_its_stream(
         while True:
             try:
                 await client.history(gone.conversation_id)
-            except RPCError:
+            except NoSuchConversation:
                 break
             assert asyncio.get_running_loop().time() < deadline, "history still there"
             await asyncio.sleep(0.1)

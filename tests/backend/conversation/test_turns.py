@@ -14,6 +14,7 @@ from backend.demo_model.script import counted_tokens
 from backend.settings import Settings
 from backend.temporal_connect import connect
 from tests.support.chat import TurnRecording, on_text_delta, record_turn, with_client
+from tests.support.history_text import decrypted_text
 from tests.support.serve_process import ServeProcess
 
 
@@ -172,7 +173,7 @@ def test_provider_errors_are_retried_or_reported(backend: ServeProcess) -> None:
         recovered_500 = await record_turn(client, "[demo tokens=4 fault=500x1]")
         bad_key = await record_turn(client, "[demo tokens=4 fault=401]")
         history = await client.temporal.get_workflow_handle(bad_key.conversation_id).fetch_history()
-        return recovered_429, recovered_500, bad_key, history.to_json()
+        return recovered_429, recovered_500, bad_key, decrypted_text(history)
 
     r429, r500, r401, history = with_client(backend.data_dir, scenario)
     for rec in (r429, r500):
@@ -189,7 +190,7 @@ def test_provider_errors_are_retried_or_reported(backend: ServeProcess) -> None:
     assert r401.turn.user_text == "[demo tokens=4 fault=401]"  # the message is kept
     # What the provider said about the key (it could quote it) is in no failure recorded
     # in the workflow's history, the cause chain included.
-    assert "Error code: 401" in history
+    assert "Error code: 401" in history  # (decrypted: the history itself is ciphertext)
     assert "Incorrect API key" not in history
 
 
