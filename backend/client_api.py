@@ -321,8 +321,11 @@ class DuraChatClient:
                 rpc_timeout=timedelta(seconds=timeout) if timeout else None,
             )
         except WorkflowQueryFailedError as exc:
+            # The worker's reason is encrypted with the rest of its failure; its log has it.
+            why = "the worker could not answer for it" if str(exc) == "Encoded failure" else exc
             raise ConversationUnreadable(
-                f"conversation {conversation_id} cannot be read: {exc}"
+                f"conversation {conversation_id} cannot be read: {why} "
+                f"(see {self.info.log_dir}/worker.log)"
             ) from None
         except RPCError as exc:
             if exc.status == RPCStatusCode.NOT_FOUND:

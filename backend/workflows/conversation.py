@@ -85,7 +85,7 @@ _TITLE = TypeAdapter(Title)
 class ConversationWorkflow:
     @workflow.init
     def __init__(self, raw: RawValue) -> None:
-        started = workflow.info().start_time.timestamp()
+        started = workflow.info().workflow_start_time.timestamp()
         # A run begun before the encryption key existed was written in the clear.
         self._legacy = started < trusted_input.encrypted_since
         self._reencrypt = False
@@ -140,7 +140,12 @@ class ConversationWorkflow:
     def on_signal(self, name: str, args: Sequence[RawValue]) -> None:
         """Every signal, as raw payloads: checked here, then handled; never raises."""
         handler = self._SIGNALS.get(name)
-        if handler is None or self._state is None:
+        if self._state is None:
+            workflow.logger.warning(
+                "dropped a signal %r: this run is not a conversation", name[:40]
+            )
+            return
+        if handler is None:
             workflow.logger.warning("dropped a signal %r: no such signal here", name[:40])
             return
         try:

@@ -1,0 +1,224 @@
+"""Input that once jammed or lost a conversation now leaves it working.
+
+Each test sends what a clumsy client, a bug or another user could: malformed
+signals, a flood of huge renames, tool output and replies past Temporal's payload
+limit, a conversation ended from outside. The conversation must answer the next
+message, and ``history`` and ``list`` must keep working.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from backend.client_api import (
+    ConversationUnreadable,
+    DuraChatClient,
+    MessageRejected,
+    NoSuchConversation,
+)
+from backend.demo_model.script import counted_tokens
+from backend.models.streaming_model import MAX_REPLY_CHARS
+from backend.settings import Settings
+from backend.temporal_connect import NAMESPACE, TASK_QUEUE
+from backend.workflows.conversation_types import HistoryLimits
+from backend.workflows.tool_budget import MODEL_BUDGET_BYTES
+from tests.support.chat import record_turn, with_client
+from tests.support.history_text import decrypted_text
+from tests.support.serve_process import ServeProcess, child_env, durachat_argv
+
+
+def words(n: int) -> str:
+    return "".join(counted_tokens(n))
+
+
+async def _still_answers(client: DuraChatClient, conversation_id: str) -> None:
+    after = await record_turn(client, "[demo tokens=3]", conversation_id)
+    assert after.turn.status == "done" and after.turn.reply == words(3)
+    listed = {s.conversation_id: s for s in await client.list()}
+    assert listed[conversation_id].error is None
+
+
+def test_malformed_signals_are_dropped_and_the_conversation_goes_on(
+    backend: ServeProcess,
+) -> None:
+    async def scenario(client: DuraChatClient) -> None:
+        first = await record_turn(client, "[demo tokens=2]")
+        cid = first.conversation_id
+        handle = client.temporal.get_workflow_handle(cid)
+        # Each of these failed the workflow task on every retry before.
+        await handle.signal("send", {"foo": 1})
+        await handle.signal("send", {"message_id": "m-int", "text": 123})
+        await handle.signal("send", {"message_id": "m-empty", "text": ""})
+        await handle.signal("rename", 42)
+        await handle.signal("rename", {"title": "a dict"})
+        await handle.signal("stop", ["not", "an", "id"])
+        await handle.signal("send", args=[{"message_id": "m2", "text": "x"}, "extra"])
+        await handle.signal("no_such_signal", "hello")
+        await _still_answers(client, cid)
+        view = await client.history(cid)
+        assert [t.user_text for t in view.turns] == ["[demo tokens=2]", "[demo tokens=3]"]
+        assert view.title == "[demo tokens=2]"
+
+    with_client(backend.data_dir, scenario)
+
+
+def test_a_rename_flood_is_refused_and_cannot_outgrow_the_history(
+    backend: ServeProcess,
+) -> None:
+    async def scenario(client: DuraChatClient) -> None:
+        # Small limits so a few signals stand for the 35 that killed a conversation.
+        client.limits = HistoryLimits(max_bytes=2_500_000)
+        first = await record_turn(client, "[demo tokens=2]")
+        cid = first.conversation_id
+        with pytest.raises(MessageRejected, match="limit is 200"):
+            await client.rename(cid, "t" * 1_500_000)
+        handle = client.temporal.get_workflow_handle(cid)
+        for _ in range(4):  # recorded in the history, dropped by the workflow
+            await handle.signal("rename", "t" * 1_000_000)
+        await _still_answers(client, cid)
+        view = await client.history(cid)
+        assert view.title == "[demo tokens=2]"
+        assert view.runs >= 2  # continued as new while idle, not terminated by Temporal
+        await client.rename(cid, "A fine title")
+        assert (await client.history(cid)).title == "A fine title"
+
+    with_client(backend.data_dir, scenario)
+
+
+def test_tool_output_over_the_payload_limit_ends_cleanly(
+    backend: ServeProcess, settings_file: Path, tmp_path: Path
+) -> None:
+    granted = tmp_path / "granted"
+    granted.mkdir()
+    (granted / "big.txt").write_text("0123456789abcdef\n" * 15_000)  # 255 KB
+    Settings(granted_folder=str(granted)).save(settings_file)
+    reads = " ".join('tool=read_file:{"path": "big.txt"}' for _ in range(9))
+
+    async def scenario(client: DuraChatClient) -> None:
+        rec = await record_turn(client, f"[demo {reads}]")
+        # Nine reads of 255 KB once made a 2.25 MB model input that failed forever.
+        assert rec.turn.status in ("done", "failed")
+        assert len(rec.turn.tool_calls) == 9
+        assert all(c.status == "done" for c in rec.turn.tool_calls)
+        assert "more bytes not kept" in (rec.turn.tool_calls[-1].output or "")
+        # Each model call ran once: nothing was retried for being too large.
+        attempts = [e for e in rec.of_type("attempt_started")]
+        assert [e.call for e in attempts] == [0, 1]
+        # The demo model quotes every tool output back: more than a reply may hold.
+        assert rec.turn.error is None or rec.turn.error.kind == "reply_limit"
+        # The model was told what it did not get (its input is in the history).
+        history = await client.temporal.get_workflow_handle(rec.conversation_id).fetch_history()
+        decrypted_text(history)  # decrypts the events in place
+        model_inputs = [
+            e.activity_task_scheduled_event_attributes.input.payloads[0].data
+            for e in history.events
+            if e.activity_task_scheduled_event_attributes.activity_type.name.startswith(
+                "invoke_model"
+            )
+        ]
+        assert len(model_inputs) == 2
+        assert model_inputs[1].decode().count("DuraChat cut this tool output here") == 8
+        assert len(model_inputs[1]) < MODEL_BUDGET_BYTES + 100_000
+        listed = {s.conversation_id for s in await client.list()}
+        assert rec.conversation_id in listed
+
+    with_client(backend.data_dir, scenario, timeout=180)
+
+
+def test_a_runaway_reply_is_cut_off_once_and_kept(
+    backend: ServeProcess, settings_file: Path
+) -> None:
+    async def scenario(client: DuraChatClient) -> None:
+        rec = await record_turn(client, "[demo tokens=100000]")
+        assert rec.turn.status == "failed"
+        assert rec.turn.error is not None and rec.turn.error.kind == "reply_limit"
+        assert "200,000 characters" in rec.turn.error.message
+        assert len(rec.of_type("attempt_started")) == 1  # a runaway is not paid for twice
+        assert rec.turn.reply.startswith(words(50))  # what it said is kept
+        assert MAX_REPLY_CHARS - 20 <= len(rec.turn.reply) <= MAX_REPLY_CHARS + 20
+        await _still_answers(client, rec.conversation_id)
+
+        Settings(max_reply_s=1).save(settings_file)
+        slow = await record_turn(client, "[demo tokens=200 tps=20]")
+        assert slow.turn.status == "failed"
+        assert slow.turn.error is not None and slow.turn.error.kind == "reply_limit"
+        assert "max_reply_s" in slow.turn.error.message
+        assert len(slow.of_type("attempt_started")) == 1
+        assert slow.turn.reply.startswith("w1 ")
+
+    with_client(backend.data_dir, scenario, timeout=180)
+
+
+def test_a_conversation_ended_from_outside_stays_listed_and_goes_on(
+    backend: ServeProcess,
+) -> None:
+    async def scenario(client: DuraChatClient) -> None:
+        first = await record_turn(client, "remember the word pelican [demo tokens=2]")
+        cid = first.conversation_id
+        # What Temporal does when a history passes its limits, or a user does by hand.
+        await client.temporal.get_workflow_handle(cid).terminate("history too large")
+        listed = {s.conversation_id for s in await client.list("pelican")}
+        assert cid in listed
+        assert (await client.history(cid)).turns[0].reply == words(2)
+        second = await record_turn(client, "[demo tokens=3]", cid)
+        assert [t.user_text for t in second.view.turns] == [
+            "remember the word pelican [demo tokens=2]",
+            "[demo tokens=3]",
+        ]
+
+    with_client(backend.data_dir, scenario)
+
+
+def test_input_that_is_not_durachats_starts_nothing_and_reads_as_one_line(
+    backend: ServeProcess,
+) -> None:
+    address = backend.ready["temporal"]
+    cid = f"conversation-{uuid.uuid4()}"
+
+    async def scenario(client: DuraChatClient) -> None:
+        # A client without the user's key, as another local user would have.
+        stranger = await Client.connect(
+            address, namespace=NAMESPACE, data_converter=pydantic_data_converter
+        )
+        await stranger.start_workflow(
+            "Conversation",
+            {"conversation_id": cid},
+            id=cid,
+            task_queue=TASK_QUEUE,
+            start_signal="send",
+            start_signal_args=[{"message_id": "m1", "text": "[demo tokens=2]"}],
+        )
+        # The run ends at once (its input was not encrypted), with an encrypted result.
+        await client.temporal.get_workflow_handle(cid).result()
+        with pytest.raises(ConversationUnreadable):
+            await client.history(cid)
+        with pytest.raises(NoSuchConversation):
+            await client.send("hi", f"conversation-{uuid.uuid4()}", must_exist=True)
+        assert cid not in {s.conversation_id for s in await client.list()}
+
+    with_client(backend.data_dir, scenario)
+    d = ["--data-dir", str(backend.data_dir)]
+    for argv in (["history", *d, "--conversation", cid], ["send", *d, "--conversation", "x", "hi"]):
+        done = subprocess.run(
+            [*durachat_argv(), *argv], capture_output=True, text=True, timeout=60, env=child_env()
+        )
+        assert done.returncode == 1
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("durachat: "), done.stderr
+        assert "Traceback" not in done.stderr
+    listing = subprocess.run(
+        [*durachat_argv(), "list", *d, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=child_env(),
+    )
+    assert listing.returncode == 0, listing.stderr
+    assert "x" not in {c["conversation_id"] for c in json.loads(listing.stdout)}
