@@ -41,14 +41,43 @@ class ToolOutcome(BaseModel):
 
 def _dispatch(name: str, args: dict[str, Any], granted: str | None) -> str:
     if name == "calculator":
-        return calculate(str(args.get("expression", "")))
+        return calculate(_required(args, "expression"))
     if name == "current_time":
-        return current_time(args.get("timezone"))
+        return current_time(_optional(args, "timezone", None))
     if name == "list_files":
-        return list_files(granted, str(args.get("path", ".")))
+        return list_files(granted, _optional(args, "path", ".") or ".")
     if name == "read_file":
-        return read_file(granted, str(args.get("path", "")))
+        return read_file(granted, _required(args, "path"))
     raise ToolError(f"there is no tool named {name!r}")
+
+
+def _arguments(text: str) -> dict[str, Any]:
+    """The call's arguments as a JSON object, or a ToolError that tells the model what is wrong."""
+    try:
+        args = json.loads(text or "{}")
+    except (ValueError, RecursionError):  # ValueError: bad JSON or an over-long integer
+        raise ToolError(f"the arguments are not valid JSON: {text[:200]!r}") from None
+    if not isinstance(args, dict):
+        raise ToolError("the arguments are not a JSON object")
+    return args
+
+
+def _required(args: dict[str, Any], key: str) -> str:
+    value = args.get(key)
+    if not isinstance(value, str):
+        got = "nothing" if key not in args else f"a JSON {_json_type(value)}"
+        raise ToolError(f"the argument {key!r} must be a string, got {got}")
+    return value
+
+
+def _optional(args: dict[str, Any], key: str, default: str | None) -> str | None:
+    """A string argument that may be missing or ``null``."""
+    return default if args.get(key) is None else _required(args, key)
+
+
+def _json_type(value: object) -> str:
+    names = {bool: "boolean", int: "number", float: "number", list: "array", dict: "object"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)
 
 
 @activity.defn(name="durachat_tool")
@@ -59,13 +88,9 @@ async def run_tool(call: ToolInvocation) -> ToolOutcome:
     error: str | None = None
     res = resources.current()
     try:
-        args = json.loads(call.arguments or "{}")
-        if not isinstance(args, dict):
-            raise ToolError("the arguments are not a JSON object")
+        args = _arguments(call.arguments)
         granted = res.settings().granted_folder
         output = await asyncio.to_thread(_dispatch, call.name, args, granted)
-    except json.JSONDecodeError:
-        error = f"the arguments are not valid JSON: {call.arguments[:200]!r}"
     except (ToolError, OSError, SettingsError) as exc:
         error = str(exc)  # a damaged settings file: the tool says so, the turn goes on
     outcome = ToolOutcome(
