@@ -228,10 +228,10 @@ class DuraChatClient:
     async def _state_to_carry(self, conversation_id: str) -> ConversationState | None:
         """What a new run of this conversation starts from: None for a new or running
         conversation, else the state its last run ended with (a run ended by a limit or
-        by hand), so the conversation goes on where it was instead of starting empty."""
-        handle = self.temporal.get_workflow_handle(conversation_id)
+        by hand), so the conversation goes on where it was instead of starting empty.
+        A run that completed on input that was not ours is passed over."""
         try:
-            described = await handle.describe()
+            described = await self.temporal.get_workflow_handle(conversation_id).describe()
         except RPCError as exc:
             if exc.status == RPCStatusCode.NOT_FOUND:
                 return None
@@ -240,12 +240,26 @@ class DuraChatClient:
             WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
         ):
             return None
+        run_id = await self._last_holding_run(conversation_id)
+        if run_id is None:
+            return None
+        handle = self.temporal.get_workflow_handle(conversation_id, run_id=run_id)
         try:
             return await handle.query("state", result_type=ConversationState)
         except WorkflowQueryFailedError as exc:
             raise ConversationUnreadable(
                 f"the conversation's last run ended and its history cannot be read ({exc})"
             ) from None
+
+    async def _last_holding_run(self, conversation_id: str) -> str | None:
+        newest: tuple[float, str] | None = None
+        async for wf in self.temporal.list_workflows(
+            f"WorkflowId = '{conversation_id}' AND {_HOLDING_CONVERSATIONS}"
+        ):
+            started = wf.start_time.timestamp() if wf.start_time else 0.0
+            if newest is None or started > newest[0]:
+                newest = (started, wf.run_id)
+        return newest[1] if newest else None
 
     async def _check_room(self, conversation_id: str, text: str, must_exist: bool) -> None:
         """Refuse text a conversation cannot carry any more (see MAX_CONVERSATION_BYTES).
@@ -306,14 +320,16 @@ class DuraChatClient:
 
     # -- durable state -------------------------------------------------------------------
 
-    async def history(self, conversation_id: str, timeout: float | None = None) -> ConversationView:
+    async def history(
+        self, conversation_id: str, timeout: float | None = None, run_id: str | None = None
+    ) -> ConversationView:
         """The durable conversation. A query needs a worker: with no worker running it
         waits for one, so callers that must not stall pass a ``timeout`` (seconds).
 
         Raises NoSuchConversation, or ConversationUnreadable when the workflow cannot
         answer (its history does not replay, a payload it holds is over a limit).
         """
-        handle = self.temporal.get_workflow_handle(conversation_id)
+        handle = self.temporal.get_workflow_handle(conversation_id, run_id=run_id)
         try:
             view = await handle.query(
                 "history",
@@ -337,27 +353,28 @@ class DuraChatClient:
     async def list(self, search: str = "") -> list[ConversationSummary]:
         """The conversations, most recent first; with ``search``, only those whose
         title or messages contain every word of it."""
-        latest: dict[str, float] = {}  # id -> when its newest listed run started
+        latest: dict[str, tuple[float, str]] = {}  # id -> its newest listed run: start, id
         async for wf in self.temporal.list_workflows(_HOLDING_CONVERSATIONS):
             if wf.id in self._deleted:
                 continue
             started = wf.start_time.timestamp() if wf.start_time else 0.0
-            latest[wf.id] = max(started, latest.get(wf.id, started))
+            if wf.id not in latest or started > latest[wf.id][0]:
+                latest[wf.id] = (started, wf.run_id)
         summaries = await asyncio.gather(
-            *(self._summary(i, started, search) for i, started in latest.items())
+            *(self._summary(i, started, search, run) for i, (started, run) in latest.items())
         )
         return sorted(
             (s for s in summaries if s is not None), key=lambda s: s.updated_at, reverse=True
         )
 
     async def _summary(
-        self, conversation_id: str, started: float, search: str
+        self, conversation_id: str, started: float, search: str, run_id: str
     ) -> ConversationSummary | None:
         """None for a conversation that cannot answer now (deleted meanwhile, its worker
         restarting) or does not match: the list shows the others rather than wait. One
         that cannot be read at all is listed with the reason, never breaking the list."""
         try:
-            view = await self._history_now(conversation_id, timeout=2)
+            view = await self._history_now(conversation_id, timeout=2, run_id=run_id)
         except NoSuchConversation:
             return None  # deleted after the listing was made
         except ConversationUnreadable as exc:
@@ -434,13 +451,17 @@ class DuraChatClient:
         except (aioredis.RedisError, OSError):
             return []  # Redis is down: the history is all there is
 
-    async def _history_now(self, conversation_id: str, timeout: float) -> ConversationView | None:
+    async def _history_now(
+        self, conversation_id: str, timeout: float, run_id: str | None = None
+    ) -> ConversationView | None:
         """The history if it can be had within ``timeout``; None while Temporal or the
         worker is restarting (the live stream goes on meanwhile). A conversation that
         no longer exists raises NoSuchConversation; one that cannot answer,
         ConversationUnreadable."""
         try:
-            return await asyncio.wait_for(self.history(conversation_id, timeout), timeout + 1)
+            return await asyncio.wait_for(
+                self.history(conversation_id, timeout, run_id), timeout + 1
+            )
         except RPCError:
             return None
         except TimeoutError:
