@@ -41,6 +41,13 @@ PROVIDERS = {
 }
 THEMES = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
 WEB_UI_NOTE = "Temporal Web UI (applies the next time the backend starts)"
+# The UI has no codec server: it never holds the key, so it is no way around the
+# encryption. Said where the user turns it on.
+WEB_UI_SHOWS = (
+    "The Web UI shows each conversation's timeline: turns, model and tool calls, "
+    "timings, retries and errors by type. Messages, replies, tool arguments and "
+    "results stay encrypted there: it never holds your key."
+)
 
 
 class SettingsDialog(QDialog):
@@ -103,6 +110,7 @@ class SettingsDialog(QDialog):
         folder_row.addWidget(self.folder_button)
 
         self.web_ui_check = QCheckBox(WEB_UI_NOTE)
+        self.web_ui_check.setToolTip(WEB_UI_SHOWS)
         self.theme_combo = QComboBox()
         for value, label in THEMES.items():
             self.theme_combo.addItem(label, value)
@@ -115,6 +123,10 @@ class SettingsDialog(QDialog):
         form.addRow("", self.key_note)
         form.addRow("Granted folder", folder_row)
         form.addRow("", self.web_ui_check)
+        web_ui_shows = QLabel(WEB_UI_SHOWS)
+        web_ui_shows.setWordWrap(True)
+        web_ui_shows.setEnabled(False)  # greyed: an explanation, not a control
+        form.addRow("", web_ui_shows)
         form.addRow("Theme", self.theme_combo)
 
         self.test_button = QPushButton("Test connection")

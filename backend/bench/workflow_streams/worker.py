@@ -26,7 +26,8 @@ from temporalio.openai_agents import ModelActivityParameters, OpenAIAgentsPlugin
 from temporalio.worker import Worker
 
 from backend.bench.workflow_streams.workflow import TOPIC, StreamedChatWorkflow
-from backend.temporal_connect import NAMESPACE
+from backend.encryption.payload_key import require_key
+from backend.temporal_connect import NAMESPACE, worker_encryption_plugin
 
 log = logging.getLogger("durachat.bench.workflow_streams")
 
@@ -59,7 +60,12 @@ async def run(args: argparse.Namespace) -> None:
     # The Responses API, as DuraChat's worker uses with the demo model.
     provider = OpenAIProvider(openai_client=openai_client, use_responses=True)
     plugin = OpenAIAgentsPlugin(model_params=MODEL_PARAMS, model_provider=provider)
-    client = await Client.connect(args.temporal, namespace=NAMESPACE, plugins=[plugin])
+    # Sealed like DuraChat's own, so both paths pay for encryption alike.
+    client = await Client.connect(
+        args.temporal,
+        namespace=NAMESPACE,
+        plugins=[plugin, worker_encryption_plugin(require_key())],
+    )
     worker = Worker(
         client,
         task_queue=args.task_queue,
