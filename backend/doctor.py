@@ -7,7 +7,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from backend.paths import DataDir
+from backend.paths import DataDir, DataDirNotPrivate
 from backend.supervisor.binaries import (
     BinaryNotFound,
     find_redis_server,
@@ -17,6 +17,7 @@ from backend.supervisor.binaries import (
 )
 from backend.supervisor.lock import DataDirLock
 from backend.supervisor.ports import LOOPBACK, free_port
+from backend.supervisor.redis_server import socket_path_problem
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,8 @@ def check_data_dir(data: DataDir) -> Check:
         data.ensure()
         with tempfile.NamedTemporaryFile(dir=root, prefix=".doctor-"):
             pass
+    except DataDirNotPrivate as exc:
+        return Check("data dir", False, str(exc))
     except OSError as exc:
         return Check(
             "data dir",
@@ -75,6 +78,8 @@ def check_data_dir(data: DataDir) -> Check:
     mode = root.stat().st_mode & 0o777
     if mode & 0o077:
         return Check("data dir", True, f"{root} has mode {mode:o}; run 'chmod 700 {root}'", True)
+    if problem := socket_path_problem(data.redis_socket):
+        return Check("data dir", True, f"Redis will listen on loopback TCP: {problem}", True)
     return Check("data dir", True, f"{root} (mode 700, writable)")
 
 
@@ -95,8 +100,22 @@ def check_keyring() -> Check:
     return Check("keyring", True, name)
 
 
+def check_encryption_key() -> Check:
+    """Where the key that encrypts conversations lives (doctor never makes it)."""
+    from backend.encryption.payload_key import PayloadKeyError, load_key, where_kept
+
+    where = where_kept()
+    try:
+        key = load_key()
+    except PayloadKeyError as exc:
+        return Check("encryption key", False, f"{exc}; conversations cannot be read without it")
+    if key is None:
+        return Check("encryption key", True, f"not made yet; the first start keeps it in {where}")
+    return Check("encryption key", True, f"{key.key_id} in {where}")
+
+
 def check_running(data: DataDir) -> Check:
-    if not data.root.exists():
+    if not data.marker_file.exists():  # no DuraChat data dir (yet): nothing to look at
         return Check("backend", True, "not running")
     lock = DataDirLock(data)
     try:
@@ -115,6 +134,7 @@ def run_doctor(data: DataDir, out: Callable[[str], None] = print) -> int:
         check_port(),
         check_data_dir(data),
         check_keyring(),
+        check_encryption_key(),
         check_running(data),
     ]
     for check in checks:

@@ -7,6 +7,9 @@ import logging
 import logging.handlers
 import sys
 from pathlib import Path
+from typing import TextIO
+
+from backend.private_files import private_opener
 
 MAX_BYTES = 5 * 1024 * 1024
 BACKUPS = 3
@@ -25,6 +28,17 @@ class LogFileHandler(logging.handlers.RotatingFileHandler):
         super().__init__(path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8")
         self._failing = False
         self._failed_now = False
+
+    def _open(self) -> TextIO:
+        # 0600 like everything else in the data dir, whatever the umask of the
+        # process that writes them (the window's is the desktop session's).
+        return open(
+            self.baseFilename,
+            self.mode,
+            encoding=self.encoding,
+            errors=self.errors,
+            opener=private_opener,
+        )
 
     def emit(self, record: logging.LogRecord) -> None:
         self._failed_now = False

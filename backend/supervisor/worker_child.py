@@ -17,6 +17,7 @@ def worker_spec(data: DataDir, env: WorkerEnv) -> ChildSpec:
         name="worker",
         argv=[sys.executable, "-m", "backend.worker"],
         env={**env.to_environ(), "PYTHONUNBUFFERED": "1"},
+        api_keys=True,  # the one child that calls models
         probe=probe,
         # The first start imports the agents SDK; a cold disk can make that slow.
         ready_timeout=120,

@@ -3,15 +3,19 @@
 Workflow side: every activity a turn schedules gets headers with the
 conversation id and turn id; model calls also get their index within the turn.
 Activity side: those headers become ``CALL_CONTEXT`` for the attempt, reset after.
+Model calls whose input would pass Temporal's payload limit are refused here,
+before they are scheduled.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from temporalio import activity, workflow
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadConverter
+from temporalio.exceptions import ApplicationError
 from temporalio.worker import (
     ActivityInboundInterceptor,
     ExecuteActivityInput,
@@ -34,6 +38,31 @@ from backend.workflows.turn_scope import CURRENT_TURN
 
 MODEL_ACTIVITY_PREFIX = "invoke_model_activity"
 _CONVERTER = PayloadConverter.default
+# A model call's input travels as one Temporal payload, refused over 2 MB: past this
+# estimate the call is not scheduled at all (the turn fails saying why) rather than
+# fail the workflow task on every retry.
+MAX_MODEL_INPUT_BYTES = 1_800_000
+
+
+def model_input_size(args: Any) -> int:
+    """Bytes of the conversation items a model call would send (the part that grows)."""
+    items = args[0].get("input") if args and isinstance(args[0], dict) else None
+    if isinstance(items, str):
+        return len(items.encode("utf-8", "surrogatepass"))
+    return len(json.dumps(items, default=str, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+
+
+def _check_model_input(activity_name: str, args: Any) -> None:
+    if not activity_name.startswith(MODEL_ACTIVITY_PREFIX):
+        return
+    size = model_input_size(args)
+    if size > MAX_MODEL_INPUT_BYTES:
+        raise ApplicationError(
+            f"this conversation is too large to send to the model ({size / 1e6:.1f} MB; "
+            f"the limit is {MAX_MODEL_INPUT_BYTES / 1e6:.1f} MB): start a new conversation",
+            type="ConversationTooLarge",
+            non_retryable=True,
+        )
 
 
 def _with_turn_headers(activity_name: str, headers: Any) -> dict[str, Payload]:
@@ -54,6 +83,7 @@ def _with_turn_headers(activity_name: str, headers: Any) -> dict[str, Payload]:
 
 class _TurnHeadersOutbound(WorkflowOutboundInterceptor):
     def start_activity(self, input: StartActivityInput) -> workflow.ActivityHandle[Any]:
+        _check_model_input(input.activity, input.args)
         input.headers = _with_turn_headers(input.activity, input.headers)
         return super().start_activity(input)
 

@@ -27,6 +27,7 @@ _KINDS = {
     "IncompleteStream": ("provider_error", ""),
     "ReplyTooLong": ("reply_limit", ""),
     "ReplyTooSlow": ("reply_limit", ""),
+    "ConversationTooLarge": ("too_large", ""),
 }
 # Ours, raised with the reply so far as their first detail.
 _KEEPS_PARTIAL = frozenset({"ReplyTooLong", "ReplyTooSlow"})

@@ -22,9 +22,12 @@ def test_all_good_with_a_keyring(tmp_path: Path) -> None:
     result = run_doctor(tmp_path / "d")
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
-    for name in ("temporal", "redis-server", "loopback port", "data dir", "keyring", "backend"):
+    names = ("temporal", "redis-server", "loopback port", "data dir", "keyring", "encryption key")
+    for name in (*names, "backend"):
         assert any(line.startswith("ok") and f" {name}:" in line for line in lines), name
-    assert "MemoryKeyring" in result.stdout
+    assert "FileKeyring" in result.stdout  # the tests' stand-in for the OS keyring
+    key_line = next(line for line in lines if " encryption key:" in line)
+    assert "the OS keyring (FileKeyring)" in key_line
     assert (tmp_path / "d").stat().st_mode & 0o777 == 0o700
 
 
@@ -35,6 +38,11 @@ def test_no_keyring_is_named_with_a_fix(tmp_path: Path) -> None:
     assert line.startswith("FAIL")
     assert "no keyring available" in line
     assert "gnome-keyring" in line and "DURACHAT_API_KEY" in line
+    # The encryption key then lives in a private file outside the data dir, and doctor
+    # says so (it never makes the key itself).
+    key_line = next(line for line in result.stdout.splitlines() if " encryption key:" in line)
+    assert key_line.startswith("ok") and "payload-key.json" in key_line
+    assert "no keyring on this system" in key_line
     assert "Traceback" not in result.stderr
 
 

@@ -7,6 +7,7 @@ import time
 
 import redis
 
+from backend.runtime_info import RuntimeInfo
 from backend.temporal_connect import TASK_QUEUE, connect
 from backend.workflows.health import HealthWorkflow
 from tests.support.serve_process import ServeProcess
@@ -23,7 +24,5 @@ def assert_backend_works(sp: ServeProcess) -> None:
         )
 
     assert asyncio.run(asyncio.wait_for(run_health(), 30)) == "ok after 0 pings"
-    with redis.Redis(
-        host=runtime["redis_host"], port=runtime["redis_port"], password=runtime["redis_password"]
-    ) as r:
+    with redis.Redis.from_url(RuntimeInfo.model_validate(runtime).redis_url()) as r:
         assert r.ping()

@@ -17,7 +17,9 @@ import psutil
 from backend.keys import ENV_VARS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-KEYRING_BACKEND = "tests.support.memory_keyring.MemoryKeyring"
+# A keyring every process of a test run shares (a file outside any data dir): the
+# supervisor makes the payload encryption key there and the worker and clients read it.
+KEYRING_BACKEND = "tests.support.file_keyring.FileKeyring"
 
 
 def durachat_argv() -> list[str]:
@@ -29,7 +31,7 @@ def child_env(**extra: str) -> dict[str, str]:
     """The environment every DuraChat process under test gets: the in-memory keyring,
     and none of the developer's own API keys (a test must never call a real provider)."""
     env = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
-    # The repo root, so children can import tests.support.memory_keyring.
+    # The repo root, so children can import tests.support.file_keyring.
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     env["PYTHON_KEYRING_BACKEND"] = KEYRING_BACKEND
     env.update(extra)

@@ -8,6 +8,7 @@ message, and ``history`` and ``list`` must keep working.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import uuid
@@ -27,7 +28,7 @@ from backend.demo_model.script import counted_tokens
 from backend.models.streaming_model import MAX_REPLY_CHARS
 from backend.settings import Settings
 from backend.temporal_connect import NAMESPACE, TASK_QUEUE
-from backend.workflows.conversation_types import HistoryLimits
+from backend.workflows.conversation_types import MAX_QUEUED, HistoryLimits, UserMessage
 from backend.workflows.tool_budget import MODEL_BUDGET_BYTES
 from tests.support.chat import record_turn, with_client
 from tests.support.history_text import decrypted_text
@@ -230,3 +231,29 @@ def test_input_that_is_not_durachats_starts_nothing_and_reads_as_one_line(
     )
     assert listing.returncode == 0, listing.stderr
     assert "x" not in {c["conversation_id"] for c in json.loads(listing.stdout)}
+
+
+def test_a_flood_of_queued_messages_is_capped(backend: ServeProcess) -> None:
+    async def scenario(client: DuraChatClient) -> None:
+        sent = await client.send("[demo tokens=40 tps=10]")  # four seconds of reply
+        cid = sent.conversation_id
+        handle = client.temporal.get_workflow_handle(cid)
+        flood = [
+            UserMessage(message_id=f"flood-{i}", text="[demo tokens=1]")
+            for i in range(MAX_QUEUED + 5)
+        ]
+        await asyncio.gather(*(handle.signal("send", m) for m in flood))
+        await client.stop(cid)
+        deadline = asyncio.get_running_loop().time() + 90
+        while True:
+            view = await client.history(cid)
+            if all(t.status in ("done", "stopped") for t in view.turns):
+                break
+            assert asyncio.get_running_loop().time() < deadline, "queue not drained"
+            await asyncio.sleep(0.2)
+        assert len(view.turns) == 1 + MAX_QUEUED  # the first turn, then what fit the queue
+        await _still_answers(client, cid)
+
+    with_client(backend.data_dir, scenario, timeout=150)
+    log = (backend.data_dir / "logs" / "worker.log").read_text()
+    assert f"{MAX_QUEUED} messages are already waiting" in log

@@ -11,9 +11,7 @@ from tests.support.serve_process import ServeProcess
 def test_serve_uses_existing_servers(serve: ServeProcess, tmp_path: Path) -> None:
     first = serve.start()
     runtime = serve.runtime()
-    redis_url = (
-        f"redis://:{runtime['redis_password']}@{runtime['redis_host']}:{runtime['redis_port']}/1"
-    )
+    redis_url = f"unix://{runtime['redis_socket']}?password={runtime['redis_password']}&db=1"
 
     second = ServeProcess(
         tmp_path / "second",

@@ -25,7 +25,7 @@ def test_ready_line_runtime_file_and_loopback_only(serve: ServeProcess, data_dir
     assert ready["event"] == "ready"
     assert ready["data_dir"] == str(data_dir)
     assert ready["temporal"].startswith("127.0.0.1:")
-    assert ready["redis"].startswith("127.0.0.1:")
+    assert ready["redis"] == str(data_dir / "redis" / "redis.sock")
     assert ready["temporal_ui"] is None
 
     runtime_file = data_dir / "runtime.json"
@@ -33,7 +33,7 @@ def test_ready_line_runtime_file_and_loopback_only(serve: ServeProcess, data_dir
     assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
     runtime = serve.runtime()
     assert runtime["temporal"] == ready["temporal"]
-    assert f"{runtime['redis_host']}:{runtime['redis_port']}" == ready["redis"]
+    assert runtime["redis_socket"] == ready["redis"]
     assert set(runtime["children"]) == {"temporal", "redis", "worker", "demo-model"}
     password = runtime["redis_password"]
     assert password and password not in json.dumps(ready)
@@ -49,13 +49,12 @@ def test_ready_line_runtime_file_and_loopback_only(serve: ServeProcess, data_dir
     assert psutil.Process(serve.child_pids()["temporal"]).net_connections("inet")
 
     # Redis wants the password; with it, it answers.
-    host, port = ready["redis"].split(":")
     with (
-        redis.Redis(host=host, port=int(port)) as anonymous,
+        redis.Redis(unix_socket_path=ready["redis"]) as anonymous,
         pytest.raises(redis.AuthenticationError),
     ):
         anonymous.ping()
-    with redis.Redis(host=host, port=int(port), password=password) as r:
+    with redis.Redis(unix_socket_path=ready["redis"], password=password) as r:
         assert r.ping()
 
 
