@@ -37,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--redis-url",
         metavar="URL",
-        help="use this Redis (redis://[:PASSWORD@]HOST:PORT[/DB]) instead of starting one",
+        help="use this Redis (redis://[:PASSWORD@]HOST:PORT[/DB] or "
+        "unix://PATH?password=P&db=N) instead of starting one",
     )
     serve.add_argument(
         "--ui", action="store_true", help="also serve Temporal's Web UI on a loopback port"

@@ -29,6 +29,7 @@ from backend.supervisor.reaper import reap_leftovers
 from backend.supervisor.redis_server import choose_listener, ping, redis_spec
 from backend.supervisor.redis_target import RedisTarget
 from backend.supervisor.temporal_server import temporal_spec
+from backend.supervisor.ui_guard import UiGuard
 from backend.supervisor.worker_child import worker_spec
 from backend.worker.protocol import WorkerEnv
 
@@ -75,6 +76,7 @@ class Supervisor:
         self._lock = DataDirLock(self.data)
         self.children: dict[str, ChildProcess] = {}
         self.info: RuntimeInfo | None = None
+        self._ui_guard: UiGuard | None = None
         self.client: Client | None = None
 
     # -- start ----------------------------------------------------------------------
@@ -114,6 +116,10 @@ class Supervisor:
             ui_port = free_port() if opts.web_ui else None
             temporal_address = f"{LOOPBACK}:{temporal_port}"
             self._add(temporal_spec(self.data, temporal_port, ui_port, free_port(), free_port()))
+            if ui_port is not None:
+                # The user opens the guard's port; the UI's own port only it reaches.
+                self._ui_guard = UiGuard(ui_port)
+                await self._ui_guard.start()
 
         if opts.redis_url:
             redis = RedisTarget.from_url(opts.redis_url)
@@ -128,7 +134,7 @@ class Supervisor:
             supervisor_pid=os.getpid(),
             data_dir=str(self.data.root),
             temporal=temporal_address,
-            temporal_ui=f"http://{LOOPBACK}:{ui_port}" if ui_port else None,
+            temporal_ui=self._ui_guard.url if self._ui_guard else None,
             redis_socket=redis.socket,
             redis_host=redis.host,
             redis_port=redis.port,
@@ -237,6 +243,9 @@ class Supervisor:
             await worker.stop()
         servers = [c.stop() for name, c in self.children.items() if name != "worker"]
         await asyncio.gather(*servers, return_exceptions=True)
+        if self._ui_guard is not None:
+            await self._ui_guard.stop()
+            self._ui_guard = None
         self.client = None
         if self.info is not None:
             self.data.runtime_file.unlink(missing_ok=True)

@@ -136,6 +136,30 @@ def test_browser_shaped_requests_to_temporal_change_nothing(serve: ServeProcess)
     assert asyncio.run(state()) == (0, description)
 
 
+def test_the_web_ui_answers_the_users_tab_and_no_rebound_page(
+    data_dir: Path,
+) -> None:
+    sp = ServeProcess(data_dir, args=["--ui"])
+    try:
+        ready = sp.start()
+        ui = ready["temporal_ui"]
+        assert ui is not None and ui.startswith(f"http://{LOOPBACK}:")
+        port = int(ui.rsplit(":", 1)[1])
+        own = _http(port, "GET", "/", {"Host": f"{LOOPBACK}:{port}"})
+        assert own is not None and own[0] == 200 and "<html" in own[1].lower()
+        local = _http(port, "GET", "/", {"Host": f"localhost:{port}"})
+        assert local is not None and local[0] == 200
+        rebound = _rebound_get(port, "/")
+        assert rebound is not None and rebound[0] == 421, rebound
+        # A page on another site that targets 127.0.0.1 itself gets past the guard, and
+        # is stopped by the UI's own CSRF check.
+        assert not _accepted(_browser_post(port, "/api/v1/namespaces/default/workflows", "{}"))
+        # The UI's own port is not the one handed out: only the guard reaches it.
+        assert port not in _listening_ports(sp.child_pids()["temporal"])
+    finally:
+        sp.close()
+
+
 def test_redis_listens_on_a_socket_in_the_data_dir_only(
     serve: ServeProcess, data_dir: Path
 ) -> None:
