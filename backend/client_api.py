@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
 from backend.conversation_search import matches
-from backend.encryption.payload_key import PayloadKeyError
+from backend.encryption.payload_key import require_keys
 from backend.paths import DataDir
 from backend.runtime_info import RuntimeInfo
 from backend.stream.events import TERMINAL_TYPES, StreamEvent
@@ -40,6 +41,11 @@ from backend.workflows.conversation_types import (
 )
 
 WORKFLOW_TYPE = "Conversation"
+# What conversation ids look like (the client makes them: see new_conversation_id);
+# only such an id goes into a visibility query.
+_CONVERSATION_ID = re.compile(r"[A-Za-z0-9_.:-]{1,200}")
+# A query that waits for a worker to come back: long enough for a restart.
+QUERY_TIMEOUT = timedelta(seconds=10)
 # Runs that hold a conversation: running, or ended by something other than the
 # conversation itself (terminated by a limit or by hand, timed out, failed). A run that
 # completed was given input that was not DuraChat's; one continued as new has a successor.
@@ -167,11 +173,10 @@ class DuraChatClient:
 
     @classmethod
     async def connect_to(cls, info: RuntimeInfo) -> DuraChatClient:
+        keys = require_keys()  # PayloadKeyError says what is wrong with the key
         try:
-            temporal = await connect(info.temporal)
+            temporal = await connect(info.temporal, keys)
         except RuntimeError as exc:  # what the Temporal client raises for a failed connect
-            if isinstance(exc, PayloadKeyError):
-                raise
             raise BackendUnreachable(
                 f"the backend on {info.data_dir} does not answer at {info.temporal} ({exc}); "
                 "it may still be starting, or stuck: if this lasts, quit DuraChat and start it "
@@ -229,7 +234,7 @@ class DuraChatClient:
         """What a new run of this conversation starts from: None for a new or running
         conversation, else the state its last run ended with (a run ended by a limit or
         by hand), so the conversation goes on where it was instead of starting empty.
-        A run that completed on input that was not ours is passed over."""
+        Runs that hold no conversation (someone else's input) are passed over."""
         try:
             described = await self.temporal.get_workflow_handle(conversation_id).describe()
         except RPCError as exc:
@@ -240,26 +245,38 @@ class DuraChatClient:
             WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
         ):
             return None
-        run_id = await self._last_holding_run(conversation_id)
-        if run_id is None:
-            return None
-        handle = self.temporal.get_workflow_handle(conversation_id, run_id=run_id)
-        try:
-            return await handle.query("state", result_type=ConversationState)
-        except WorkflowQueryFailedError as exc:
+        runs = await self._holding_runs(conversation_id)
+        for run_id in runs:
+            handle = self.temporal.get_workflow_handle(conversation_id, run_id=run_id)
+            try:
+                state = await handle.query(
+                    "state", result_type=ConversationState, rpc_timeout=QUERY_TIMEOUT
+                )
+            except WorkflowQueryFailedError:
+                continue  # a run that holds no conversation
+            except RPCError as exc:
+                if exc.status != RPCStatusCode.FAILED_PRECONDITION:  # a run that never started
+                    raise
+                continue
+            if state is not None:
+                return state
+        if runs:
             raise ConversationUnreadable(
-                f"the conversation's last run ended and its history cannot be read ({exc})"
-            ) from None
+                f"conversation {conversation_id} ended and none of its runs can be read "
+                f"(see {self.info.log_dir}/worker.log)"
+            )
+        return None
 
-    async def _last_holding_run(self, conversation_id: str) -> str | None:
-        newest: tuple[float, str] | None = None
+    async def _holding_runs(self, conversation_id: str) -> list[str]:
+        """The ids of the runs that may hold this conversation, newest first."""
+        if not _CONVERSATION_ID.fullmatch(conversation_id):
+            return []  # not an id DuraChat makes (and not one to put in a query)
+        runs: list[tuple[float, str]] = []
         async for wf in self.temporal.list_workflows(
             f"WorkflowId = '{conversation_id}' AND {_HOLDING_CONVERSATIONS}"
         ):
-            started = wf.start_time.timestamp() if wf.start_time else 0.0
-            if newest is None or started > newest[0]:
-                newest = (started, wf.run_id)
-        return newest[1] if newest else None
+            runs.append((wf.start_time.timestamp() if wf.start_time else 0.0, wf.run_id))
+        return [run_id for _, run_id in sorted(runs, reverse=True)]
 
     async def _check_room(self, conversation_id: str, text: str, must_exist: bool) -> None:
         """Refuse text a conversation cannot carry any more (see MAX_CONVERSATION_BYTES).
@@ -298,19 +315,21 @@ class DuraChatClient:
     async def delete(self, conversation_id: str) -> None:
         """Delete a conversation for good: its workflow (a reply in progress ends with
         it), its durable history and its live stream."""
-        try:
-            # Terminates a running workflow, then deletes its history (Temporal does
-            # the deleting in the background, moments later). Runs closed earlier by
-            # continue-as-new go with the namespace's retention.
-            await self.temporal.workflow_service.delete_workflow_execution(
-                DeleteWorkflowExecutionRequest(
-                    namespace=NAMESPACE,
-                    workflow_execution={"workflow_id": conversation_id},
+        # The newest run first (a running one is terminated), then every earlier run:
+        # one ended from outside would otherwise be listed again. Temporal does the
+        # deleting in the background, moments later.
+        runs = [None, *await self._all_runs(conversation_id)]
+        for run_id in runs:
+            try:
+                await self.temporal.workflow_service.delete_workflow_execution(
+                    DeleteWorkflowExecutionRequest(
+                        namespace=NAMESPACE,
+                        workflow_execution={"workflow_id": conversation_id, "run_id": run_id},
+                    )
                 )
-            )
-        except RPCError as exc:
-            if exc.status != RPCStatusCode.NOT_FOUND:
-                raise
+            except RPCError as exc:
+                if exc.status != RPCStatusCode.NOT_FOUND:
+                    raise
         await self.redis.delete(
             stream_key(conversation_id), seq_key(conversation_id), marks_key(conversation_id)
         )
@@ -318,63 +337,88 @@ class DuraChatClient:
         self._followed_to.pop(conversation_id, None)
         self._deleted.add(conversation_id)
 
+    async def _all_runs(self, conversation_id: str) -> list[str]:
+        if not _CONVERSATION_ID.fullmatch(conversation_id):
+            return []
+        return [
+            wf.run_id
+            async for wf in self.temporal.list_workflows(f"WorkflowId = '{conversation_id}'")
+        ]
+
     # -- durable state -------------------------------------------------------------------
 
-    async def history(
-        self, conversation_id: str, timeout: float | None = None, run_id: str | None = None
-    ) -> ConversationView:
+    async def history(self, conversation_id: str, timeout: float | None = None) -> ConversationView:
         """The durable conversation. A query needs a worker: with no worker running it
         waits for one, so callers that must not stall pass a ``timeout`` (seconds).
 
-        Raises NoSuchConversation, or ConversationUnreadable when the workflow cannot
+        Raises NoSuchConversation, or ConversationUnreadable when no run of it can
         answer (its history does not replay, a payload it holds is over a limit).
         """
+        try:
+            view = await self._view(conversation_id, None, timeout)
+        except ConversationUnreadable:
+            # The newest run under this id may not be the conversation's (a run ended
+            # from outside, someone else's input): ask the runs that may hold it.
+            for run_id in await self._holding_runs(conversation_id):
+                try:
+                    view = await self._view(conversation_id, run_id, timeout)
+                    break
+                except ConversationUnreadable:
+                    continue
+            else:
+                raise
+        self._size_bound[conversation_id] = conversation_size(view)
+        return view
+
+    async def _view(
+        self, conversation_id: str, run_id: str | None, timeout: float | None
+    ) -> ConversationView:
         handle = self.temporal.get_workflow_handle(conversation_id, run_id=run_id)
         try:
-            view = await handle.query(
+            return await handle.query(
                 "history",
                 result_type=ConversationView,
                 rpc_timeout=timedelta(seconds=timeout) if timeout else None,
             )
         except WorkflowQueryFailedError as exc:
-            # The worker's reason is encrypted with the rest of its failure; its log has it.
-            why = "the worker could not answer for it" if str(exc) == "Encoded failure" else exc
+            # The worker's reason is sealed with the rest of its failure; its log has it.
             raise ConversationUnreadable(
-                f"conversation {conversation_id} cannot be read: {why} "
-                f"(see {self.info.log_dir}/worker.log)"
+                f"conversation {conversation_id} cannot be read: the worker could not "
+                f"answer for it ({exc}; see {self.info.log_dir}/worker.log)"
             ) from None
         except RPCError as exc:
             if exc.status == RPCStatusCode.NOT_FOUND:
-                raise NoSuchConversation(f"no conversation {conversation_id}") from None
+                raise NoSuchConversation(f"no such conversation: {conversation_id}") from None
+            if exc.status == RPCStatusCode.FAILED_PRECONDITION:  # a run that never started
+                raise ConversationUnreadable(
+                    f"conversation {conversation_id} cannot be read: {exc.message}"
+                ) from None
             raise
-        self._size_bound[conversation_id] = conversation_size(view)
-        return view
 
     async def list(self, search: str = "") -> list[ConversationSummary]:
         """The conversations, most recent first; with ``search``, only those whose
         title or messages contain every word of it."""
-        latest: dict[str, tuple[float, str]] = {}  # id -> its newest listed run: start, id
+        latest: dict[str, float] = {}  # id -> when its newest listed run started
         async for wf in self.temporal.list_workflows(_HOLDING_CONVERSATIONS):
             if wf.id in self._deleted:
                 continue
             started = wf.start_time.timestamp() if wf.start_time else 0.0
-            if wf.id not in latest or started > latest[wf.id][0]:
-                latest[wf.id] = (started, wf.run_id)
+            latest[wf.id] = max(started, latest.get(wf.id, started))
         summaries = await asyncio.gather(
-            *(self._summary(i, started, search, run) for i, (started, run) in latest.items())
+            *(self._summary(i, started, search) for i, started in latest.items())
         )
         return sorted(
             (s for s in summaries if s is not None), key=lambda s: s.updated_at, reverse=True
         )
 
     async def _summary(
-        self, conversation_id: str, started: float, search: str, run_id: str
+        self, conversation_id: str, started: float, search: str
     ) -> ConversationSummary | None:
         """None for a conversation that cannot answer now (deleted meanwhile, its worker
         restarting) or does not match: the list shows the others rather than wait. One
         that cannot be read at all is listed with the reason, never breaking the list."""
         try:
-            view = await self._history_now(conversation_id, timeout=2, run_id=run_id)
+            view = await self._history_now(conversation_id, timeout=2)
         except NoSuchConversation:
             return None  # deleted after the listing was made
         except ConversationUnreadable as exc:
@@ -451,17 +495,13 @@ class DuraChatClient:
         except (aioredis.RedisError, OSError):
             return []  # Redis is down: the history is all there is
 
-    async def _history_now(
-        self, conversation_id: str, timeout: float, run_id: str | None = None
-    ) -> ConversationView | None:
+    async def _history_now(self, conversation_id: str, timeout: float) -> ConversationView | None:
         """The history if it can be had within ``timeout``; None while Temporal or the
         worker is restarting (the live stream goes on meanwhile). A conversation that
         no longer exists raises NoSuchConversation; one that cannot answer,
         ConversationUnreadable."""
         try:
-            return await asyncio.wait_for(
-                self.history(conversation_id, timeout, run_id), timeout + 1
-            )
+            return await asyncio.wait_for(self.history(conversation_id, timeout), timeout + 1)
         except RPCError:
             return None
         except TimeoutError:

@@ -102,16 +102,28 @@ def check_keyring() -> Check:
 
 def check_encryption_key() -> Check:
     """Where the key that encrypts conversations lives (doctor never makes it)."""
-    from backend.encryption.payload_key import PayloadKeyError, load_key, where_kept
+    from backend.encryption.payload_key import (
+        PayloadKeyError,
+        keyring_marker,
+        load_keys,
+        where_kept,
+    )
 
     where = where_kept()
     try:
-        key = load_key()
+        keys = load_keys()
     except PayloadKeyError as exc:
         return Check("encryption key", False, f"{exc}; conversations cannot be read without it")
-    if key is None:
+    if keys is None and keyring_marker().exists():
+        return Check(
+            "encryption key",
+            False,
+            "it was made in the OS keyring, which does not have it now: unlock the keyring",
+        )
+    if keys is None:
         return Check("encryption key", True, f"not made yet; the first start keeps it in {where}")
-    return Check("encryption key", True, f"{key.key_id} in {where}")
+    ids = ", ".join(k.key_id for k in keys)
+    return Check("encryption key", True, f"{ids} in {where}")
 
 
 def check_running(data: DataDir) -> Check:

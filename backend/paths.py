@@ -107,7 +107,10 @@ class DataDir:
             )
         # Private and the user's own (a data dir from before the marker, or one the
         # user made for DuraChat): DuraChat may look after it from now on.
-        write_private(self.marker_file, _MARKER_TEXT)
+        try:
+            write_private(self.marker_file, _MARKER_TEXT)
+        except OSError as exc:  # named as the data dir, not the marker's temporary file
+            raise type(exc)(exc.errno, exc.strerror, str(self.root)) from None
 
     def free_bytes(self) -> int | None:
         """Room left on the disk that holds the data dir (None if it cannot be told)."""

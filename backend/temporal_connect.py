@@ -14,7 +14,7 @@ from temporalio.converter import DataConverter, DefaultFailureConverterWithEncod
 from temporalio.plugin import SimplePlugin
 
 from backend.encryption.codec import EncryptionCodec
-from backend.encryption.payload_key import PayloadKey, require_key
+from backend.encryption.payload_key import PayloadKeys, require_keys
 
 NAMESPACE = "default"
 TASK_QUEUE = "durachat"
@@ -30,25 +30,25 @@ def _encrypted(converter: DataConverter, codec: EncryptionCodec) -> DataConverte
     )
 
 
-def client_data_converter(key: PayloadKey) -> DataConverter:
+def client_data_converter(keys: PayloadKeys) -> DataConverter:
     """Pydantic JSON, which the worker's OpenAIPayloadConverter (pydantic too) reads,
     sealed by the payload codec; a reply that does not decrypt is an error."""
-    return _encrypted(pydantic_data_converter, EncryptionCodec([key]))
+    return _encrypted(pydantic_data_converter, EncryptionCodec(keys))
 
 
-def worker_encryption_plugin(key: PayloadKey) -> SimplePlugin:
+def worker_encryption_plugin(keys: PayloadKeys) -> SimplePlugin:
     """The codec for the worker; goes after every plugin that sets the payload
     converter. Lenient: input that is not ours is handed on marked, for the workflow
     to drop, rather than failing a workflow task for ever."""
-    codec = EncryptionCodec([key], lenient=True)
+    codec = EncryptionCodec(keys, lenient=True)
     return SimplePlugin(
         "durachat.encryption",
         data_converter=lambda converter: _encrypted(converter or DataConverter(), codec),
     )
 
 
-async def connect(address: str, key: PayloadKey | None = None) -> Client:
-    """A client for starting and talking to workflows (the key: the user's, by default).
+async def connect(address: str, keys: PayloadKeys | None = None) -> Client:
+    """A client for starting and talking to workflows (the keys: the user's, by default).
 
     The OpenAI Agents plugin is not needed here and would cost seconds of imports
     in every CLI call.
@@ -56,24 +56,24 @@ async def connect(address: str, key: PayloadKey | None = None) -> Client:
     return await Client.connect(
         address,
         namespace=NAMESPACE,
-        data_converter=client_data_converter(key if key is not None else require_key()),
+        data_converter=client_data_converter(keys if keys is not None else require_keys()),
     )
 
 
 async def wait_until_serving(
-    address: str, timeout: float, interval: float = 0.05, key: PayloadKey | None = None
+    address: str, timeout: float, interval: float = 0.05, keys: PayloadKeys | None = None
 ) -> Client:
     """Connect once the server answers for our namespace; raise TimeoutError otherwise.
 
     A bare TCP connect is not enough: the dev server accepts connections a moment
     before its namespace is registered.
     """
-    key = key if key is not None else require_key()
+    keys = keys if keys is not None else require_keys()
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None
     while time.monotonic() < deadline:
         try:
-            client = await connect(address, key)
+            client = await connect(address, keys)
             left = timedelta(seconds=max(0.1, deadline - time.monotonic()))
             await client.workflow_service.describe_namespace(
                 DescribeNamespaceRequest(namespace=NAMESPACE), timeout=left

@@ -1,7 +1,8 @@
 """AES-GCM payload codec: every Temporal payload DuraChat writes is ciphertext.
 
 Each payload is serialized whole (metadata and data) and sealed with a random
-96-bit nonce; the key id travels in the clear metadata so keys can be rotated.
+96-bit nonce; the key id travels in the clear metadata, so payloads sealed with
+any key the user holds can be opened (see payload_key.load_keys).
 Temporal's server, its database, its Web UI and anyone else reaching its port
 see only ``binary/encrypted`` payloads.
 
@@ -10,7 +11,9 @@ was never encrypted (written before the codec, or sent by another local user)
 passes through marked ``PLAIN_MARK``, and one that does not decrypt becomes
 ``None`` marked ``UNREADABLE_MARK``, so the workflow can drop it instead of
 failing its task for ever (see backend/workflows/trusted_input.py). Clients
-decode strictly: a reply they cannot decrypt is an error, never garbage.
+decode strictly: a reply they cannot decrypt, or one that was never encrypted
+(which only something other than DuraChat's worker can have written), is an
+error, never shown.
 """
 
 from __future__ import annotations
@@ -62,6 +65,8 @@ class EncryptionCodec(PayloadCodec):
 
     def decrypt(self, payload: Payload) -> Payload:
         if payload.metadata.get("encoding") != ENCODING:
+            if not self._lenient:
+                raise PayloadUndecryptable("a payload was not encrypted: DuraChat did not write it")
             marked = Payload()
             marked.CopyFrom(payload)
             marked.metadata[PLAIN_MARK] = b"1"

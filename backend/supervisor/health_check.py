@@ -7,14 +7,17 @@ start instead of delaying it.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import UTC, datetime, timedelta
 
 from temporalio.client import Client, WorkflowHandle
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 
 from backend.temporal_connect import TASK_QUEUE, wait_until_serving
 from backend.workflows.health import HealthWorkflow
+
+log = logging.getLogger(__name__)
 
 # Long enough for a worker that imports slowly from a cold disk; the supervisor
 # bounds the wait for the result separately, once the worker says it polls.
@@ -52,11 +55,13 @@ async def reencrypt_legacy_runs(client: Client, encrypted_since: float) -> int:
         f"WorkflowType = 'Conversation' AND ExecutionStatus = 'Running' AND StartTime < '{since}'"
     )
     asked = 0
-    async for wf in client.list_workflows(query):
-        try:
-            await client.get_workflow_handle(wf.id, run_id=wf.run_id).signal("reencrypt", None)
-            asked += 1
-        except RPCError as exc:
-            if exc.status != RPCStatusCode.NOT_FOUND:  # ended meanwhile
-                raise
+    try:
+        async for wf in client.list_workflows(query):
+            try:
+                await client.get_workflow_handle(wf.id, run_id=wf.run_id).signal("reencrypt", None)
+                asked += 1
+            except RPCError as exc:  # ended meanwhile, say: it is asked at the next start
+                log.warning("could not ask %s to re-encrypt: %s", wf.id, exc.message)
+    except RPCError as exc:
+        log.warning("could not list conversations to re-encrypt: %s", exc.message)
     return asked

@@ -18,10 +18,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from backend.encryption.payload_key import PayloadKeyError, ensure_key
+from backend.encryption.payload_key import PayloadKeyError, ensure_keys
 from backend.paths import DataDir
 from backend.runtime_info import ChildRecord, RuntimeInfo
-from backend.supervisor.child import CHILD_UMASK, ChildFailed, ChildProcess, ChildSpec
+from backend.supervisor.child import ChildFailed, ChildProcess, ChildSpec
 from backend.supervisor.demo_model_child import demo_base_url, demo_model_spec
 from backend.supervisor.lock import DataDirLock
 from backend.supervisor.ports import LOOPBACK, free_port, parse_host_port
@@ -95,16 +95,13 @@ class Supervisor:
     async def _start_locked(self) -> RuntimeInfo:
         try:
             # Made on the first start, before any child that needs it.
-            key = await asyncio.to_thread(ensure_key)
+            keys = await asyncio.to_thread(ensure_keys)
         except PayloadKeyError as exc:
             raise BackendFailed(str(exc)) from None
         reaped = await asyncio.to_thread(reap_leftovers, RuntimeInfo.read(self.data.runtime_file))
         if reaped:
             log.warning("reaped %d process(es) left by a crashed run: %s", len(reaped), reaped)
         self.data.runtime_file.unlink(missing_ok=True)
-        # Whatever this process writes from here on is the user's alone, like what its
-        # children write (they get the same umask, see child.py).
-        os.umask(CHILD_UMASK)
 
         opts = self.options
         ui_port: int | None = None
@@ -183,7 +180,7 @@ class Supervisor:
                 f"the health workflow did not complete: {exc!r}; see {self.data.logs}"
             ) from exc
 
-        await reencrypt_legacy_runs(self.client, key.created_at)
+        await reencrypt_legacy_runs(self.client, keys.encrypted_since)
         for child in self.children.values():
             child.watch()
         log.info("backend ready: %s", self.info.model_dump(exclude={"redis_password"}))

@@ -165,22 +165,33 @@ def _entries(dir_fd: int) -> list[str]:
         return [line for entry in it if (line := _describe(entry)) is not None]
 
 
+def _shown(name: str) -> str:
+    """A file name as text: a name that is not valid UTF-8 shows its odd bytes escaped
+    (as it comes from the OS it could not be sent to the model, or stored)."""
+    try:
+        return os.fsencode(name).decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a lone surrogate, not from the OS: from the model
+        return name.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _describe(entry: os.DirEntry[str]) -> str | None:
+    name = _shown(entry.name)
     try:
         if entry.is_symlink():
-            return f"{entry.name} -> (link)"
+            return f"{name} -> (link)"
         if entry.is_dir(follow_symlinks=False):
-            return f"{entry.name}/"
+            return f"{name}/"
         st = entry.stat(follow_symlinks=False)
     except OSError:
         return None  # gone since the folder was read, or unreadable: not worth failing for
     if stat.S_ISREG(st.st_mode):
-        return f"{entry.name} ({st.st_size} bytes)"
-    return f"{entry.name} (special file)"
+        return f"{name} ({st.st_size} bytes)"
+    return f"{name} (special file)"
 
 
 def _quote(path: str) -> str:
     """The path for a message, cut so a very long one does not flood the model's context."""
+    path = _shown(path)
     return repr(path) if len(path) <= 200 else repr(path[:200]) + "..."
 
 

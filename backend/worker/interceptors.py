@@ -52,8 +52,14 @@ def model_input_size(args: Any) -> int:
     return len(json.dumps(items, default=str, ensure_ascii=False).encode("utf-8", "surrogatepass"))
 
 
+# Histories from before this check scheduled such calls; they replay as they ran.
+MODEL_INPUT_CHECK = "model-input-check"
+
+
 def _check_model_input(activity_name: str, args: Any) -> None:
     if not activity_name.startswith(MODEL_ACTIVITY_PREFIX):
+        return
+    if not workflow.patched(MODEL_INPUT_CHECK):
         return
     size = model_input_size(args)
     if size > MAX_MODEL_INPUT_BYTES:

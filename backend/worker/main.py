@@ -19,7 +19,7 @@ from temporalio.common import RetryPolicy
 from temporalio.openai_agents import ModelActivityParameters, OpenAIAgentsPlugin
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from backend.encryption.payload_key import require_key
+from backend.encryption.payload_key import require_keys
 from backend.models.provider import DuraChatModelProvider
 from backend.temporal_connect import (
     NAMESPACE,
@@ -80,16 +80,16 @@ async def run(env: WorkerEnv) -> None:
         loop.add_signal_handler(sig, stop.set)
 
     resources.init(Path(env.data_dir), env.redis_url, env.demo_base_url)
-    key = require_key()  # the supervisor made it before starting us
-    trusted_input.encrypted_since = key.created_at
+    keys = require_keys()  # the supervisor made one before starting us
+    trusted_input.encrypted_since = keys.encrypted_since
     # The supervisor starts us in parallel with the servers: wait for Temporal.
-    await wait_until_serving(env.temporal_address, timeout=120, key=key)
+    await wait_until_serving(env.temporal_address, timeout=120, keys=keys)
     plugin = OpenAIAgentsPlugin(model_params=MODEL_PARAMS, model_provider=DuraChatModelProvider())
     client = await Client.connect(
         env.temporal_address,
         namespace=NAMESPACE,
         # The codec last: it seals what the converters before it made.
-        plugins=[plugin, worker_payload_converter_plugin(), worker_encryption_plugin(key)],
+        plugins=[plugin, worker_payload_converter_plugin(), worker_encryption_plugin(keys)],
     )
     worker = build_worker(client)
     async with worker:

@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from backend.tools.activities import ToolInvocation, ToolOutcome, run_tool
     from backend.tools.catalog import TOOLS, ToolSpec
     from backend.workflows import trusted_input
+    from backend.workflows.carried_state import fit_for_carry
     from backend.workflows.conversation_types import (
         MAX_MESSAGE_BYTES,
         MAX_QUEUED,
@@ -71,14 +72,20 @@ MAX_AGENT_TURNS = 12
 LOCAL = timedelta(seconds=10)
 # The first model call of a turn publishes ``turn_started`` (see StreamingModel).
 TURN_STARTED_BY_MODEL = "turn-started-by-model"
+# Continue-as-new is also checked after each signal while idle (histories from
+# before checked it only after a turn).
+CONTINUE_WHILE_IDLE = "continue-while-idle"
 TOOL_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(milliseconds=200))
-# Checked before the run's input is parsed: Temporal's own limit is 2 MB.
-MAX_ARGS_BYTES = 4_000_000
+# Temporal refuses payloads over 2 MB: a larger start input was not written by DuraChat.
+MAX_ARGS_BYTES = 2_100_000
+# A rename's or stop's payload: a title (with the whitespace rename collapses) or an id.
+MAX_SMALL_SIGNAL_BYTES = 64 * 1024
 
 _ARGS = TypeAdapter(ConversationArgs)
 _MESSAGE = TypeAdapter(UserMessage)
 _TURN_ID = TypeAdapter(MessageId | None)
 _TITLE = TypeAdapter(Title)
+_NOTHING = TypeAdapter(None)
 
 
 @workflow.defn(name="Conversation")
@@ -86,16 +93,19 @@ class ConversationWorkflow:
     @workflow.init
     def __init__(self, raw: RawValue) -> None:
         started = workflow.info().workflow_start_time.timestamp()
-        # A run begun before the encryption key existed was written in the clear.
-        self._legacy = started < trusted_input.encrypted_since
+        # A run begun before the encryption key existed was started in the clear; it
+        # continues as new (encrypted) once asked, or once it hears from a client
+        # that encrypts.
+        self._legacy_run = started < trusted_input.encrypted_since
         self._reencrypt = False
+        self._continue_while_idle = False
         self._running: Turn | None = None
         self._tool_budget = ToolOutputBudget()
         self._the_agent: Agent[Any] | None = None
         self._turn_task: asyncio.Task[RunResult] | None = None
         try:
             args = trusted_input.decode(
-                raw, _ARGS, legacy=self._legacy, max_bytes=MAX_ARGS_BYTES, what="start input"
+                raw, _ARGS, legacy=self._legacy_run, max_bytes=MAX_ARGS_BYTES, what="start input"
             )
         except InputRejected as exc:
             workflow.logger.warning("not starting this conversation: %s", exc)
@@ -111,28 +121,38 @@ class ConversationWorkflow:
     async def run(self, raw: RawValue) -> None:
         if self._state is None:
             return  # input that was not ours: nothing to run (see __init__)
+        self._continue_while_idle = workflow.patched(CONTINUE_WHILE_IDLE)
         while True:
             await workflow.wait_condition(
-                lambda: self._next_queued() is not None or self._must_continue()
+                lambda: self._next_queued() is not None or self._must_continue_idle()
             )
             turn = self._next_queued()
             if turn is not None:
                 await self._run_turn(turn)
-            if self._must_continue():
-                await workflow.wait_condition(workflow.all_handlers_finished)
-                self._state.runs += 1
-                workflow.continue_as_new(
-                    ConversationArgs(
-                        conversation_id=self._state.conversation_id,
-                        state=_all_fields_set(self._state),
-                        limits=self._limits,
-                    )
-                )
+                if self._history_is_large():
+                    await self._continue_as_new()
+            if self._must_continue_idle():
+                await self._continue_as_new()
 
-    def _must_continue(self) -> bool:
-        """Continue as new before Temporal's limits, and a legacy run once it has heard
-        from an encrypting client (the new run's input is encrypted)."""
-        return self._running is None and (self._history_is_large() or self._reencrypt)
+    def _must_continue_idle(self) -> bool:
+        """Between turns: a legacy run once asked (the new run's input is encrypted),
+        and any run near Temporal's limits (signals alone can grow a history; histories
+        from before this check continued as new only after a turn)."""
+        if self._running is not None:
+            return False
+        return self._reencrypt or (self._continue_while_idle and self._history_is_large())
+
+    async def _continue_as_new(self) -> None:
+        assert self._state is not None
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        self._state.runs += 1
+        workflow.continue_as_new(
+            ConversationArgs(
+                conversation_id=self._state.conversation_id,
+                state=fit_for_carry(_all_fields_set(self._state)),
+                limits=self._limits,
+            )
+        )
 
     # -- signals and queries -----------------------------------------------------------
 
@@ -149,19 +169,26 @@ class ConversationWorkflow:
             workflow.logger.warning("dropped a signal %r: no such signal here", name[:40])
             return
         try:
-            # ``stop`` may come without its optional turn id.
-            raw = trusted_input.single(args, name, optional=name == "stop")
+            # Stop's turn id is optional, but only a plain (legacy) client leaves it out:
+            # ours sends it, encrypted, even when it is None.
+            raw = trusted_input.single(args, name, optional=name == "stop" and self._in_clear())
             handler(self, raw)
         except InputRejected as exc:
             workflow.logger.warning("dropped a %r signal: %s", name, exc)
             return
-        if self._legacy and raw is not None and trusted_input.was_encrypted(raw):
+        if self._legacy_run and raw is not None and trusted_input.was_encrypted(raw):
             self._reencrypt = True
+
+    def _in_clear(self) -> bool:
+        """Whether plain input may be taken now: only in a workflow task from before the
+        key existed (replaying history written in the clear). The task's time is in the
+        history, so a replay decides the same."""
+        return workflow.now().timestamp() < trusted_input.encrypted_since
 
     def _send(self, raw: RawValue) -> None:
         assert self._state is not None
         message = trusted_input.decode(
-            raw, _MESSAGE, legacy=self._legacy, max_bytes=MAX_MESSAGE_BYTES + 4096, what="send"
+            raw, _MESSAGE, legacy=self._in_clear(), max_bytes=MAX_MESSAGE_BYTES + 4096, what="send"
         )
         if any(t.turn_id == message.message_id for t in self._state.turns):
             return  # a resent message: already applied once
@@ -179,7 +206,13 @@ class ConversationWorkflow:
 
     def _stop(self, raw: RawValue | None) -> None:
         turn_id = (
-            trusted_input.decode(raw, _TURN_ID, legacy=self._legacy, max_bytes=1024, what="stop")
+            trusted_input.decode(
+                raw,
+                _TURN_ID,
+                legacy=self._in_clear(),
+                max_bytes=MAX_SMALL_SIGNAL_BYTES,
+                what="stop",
+            )
             if raw is not None
             else None
         )
@@ -192,7 +225,7 @@ class ConversationWorkflow:
     def _rename(self, raw: RawValue) -> None:
         assert self._state is not None
         title = trusted_input.decode(
-            raw, _TITLE, legacy=self._legacy, max_bytes=MAX_TITLE_CHARS * 24, what="rename"
+            raw, _TITLE, legacy=self._in_clear(), max_bytes=MAX_SMALL_SIGNAL_BYTES, what="rename"
         )
         title = " ".join(title.split())
         if len(title) > MAX_TITLE_CHARS:
@@ -201,14 +234,18 @@ class ConversationWorkflow:
             self._state.title = title
             self._state.title_is_custom = True
 
-    def _note_encrypting_client(self, raw: RawValue) -> None:
-        """``reencrypt``: the supervisor asks a legacy run to continue as new."""
+    def _reencrypt_signal(self, raw: RawValue) -> None:
+        """``reencrypt``: the supervisor asks a legacy run to continue as new (on_signal
+        notes that it came encrypted)."""
+        trusted_input.decode(
+            raw, _NOTHING, legacy=False, max_bytes=MAX_SMALL_SIGNAL_BYTES, what="reencrypt"
+        )
 
     _SIGNALS: ClassVar[dict[str, Callable[[ConversationWorkflow, Any], None]]] = {
         "send": _send,
         "stop": _stop,
         "rename": _rename,
-        "reencrypt": _note_encrypting_client,
+        "reencrypt": _reencrypt_signal,
     }
 
     @workflow.query

@@ -17,6 +17,7 @@ MAX_TITLE_CHARS = 200
 MAX_QUEUED = 100
 
 MessageId = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=128)]
+# Before rename collapses its whitespace (then it must be MAX_TITLE_CHARS at most).
 Title = Annotated[str, StringConstraints(strict=True, max_length=MAX_TITLE_CHARS * 4)]
 
 

@@ -5,8 +5,8 @@ plugin's payload converter hands on a plain dict when a model does not validate.
 So the workflow takes its input as raw payloads and checks each one here:
 
 - it must have been encrypted with our key (the codec marks a plain payload and
-  one that does not decrypt), except in a *legacy* run: one started before the
-  key existed, whose history was written in the clear;
+  one that does not decrypt), except when it is history from before the key
+  existed, written in the clear;
 - it must be JSON (or null) of a bounded size that validates against its model.
 
 Anything else raises ``InputRejected``; the workflow drops it with one log line
@@ -26,8 +26,10 @@ from backend.encryption.codec import is_plain, is_unreadable
 
 T = TypeVar("T")
 
-# Set by the worker at start to the key's creation time (Unix seconds); runs that
-# began before it may hold plain payloads.
+# The creation time of the user's first encryption key (Unix seconds), set by the
+# worker before it polls and never changed after. Workflow code decides with it
+# whether plain input is history from before the key, so it is an input to
+# determinism: every worker that replays a history must set the same value.
 encrypted_since: float = 0.0
 
 
@@ -54,6 +56,8 @@ def decode(raw: Any, adapter: TypeAdapter[T], *, legacy: bool, max_bytes: int, w
             value = json.loads(payload.data)
         except ValueError as exc:
             raise InputRejected(f"{what}: not JSON ({exc})") from None
+        except RecursionError:
+            raise InputRejected(f"{what}: JSON nested too deeply") from None
     else:
         raise InputRejected(f"{what}: unexpected encoding {encoding!r}")
     try:

@@ -492,7 +492,7 @@ def test_a_data_dir_without_write_permission_is_named(tmp_path: Path) -> None:
     data.chmod(0o500)
     as_user = drop_root_file_powers if os.geteuid() == 0 else None
     expected = (
-        f"durachat: cannot write to the data dir {data} (Permission denied: {data}/logs); "
+        f"durachat: cannot write to the data dir {data} (Permission denied: {data}); "
         "make it writable, or choose another with --data-dir or $DURACHAT_DATA_DIR"
     )
     try:

@@ -17,21 +17,24 @@ from temporalio.openai_agents import OpenAIAgentsPlugin
 from temporalio.worker import Replayer
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from backend.encryption.payload_key import require_key
+from backend.encryption.payload_key import require_keys
 from backend.temporal_connect import connect, worker_encryption_plugin
 from backend.worker.interceptors import TurnContextInterceptor
 from backend.worker.main import MODEL_PARAMS
+from backend.workflows import trusted_input
 from backend.workflows.conversation import ConversationWorkflow
 from backend.workflows.health import HealthWorkflow
 
 
 async def replay_all(address: str) -> list[str]:
-    key = require_key()
-    client = await connect(address, key)
+    keys = require_keys()
+    # As the worker does: whether plain input is history from before the key.
+    trusted_input.encrypted_since = keys.encrypted_since
+    client = await connect(address, keys)
     replayer = Replayer(
         workflows=[ConversationWorkflow, HealthWorkflow],
         interceptors=[TurnContextInterceptor()],
-        plugins=[OpenAIAgentsPlugin(model_params=MODEL_PARAMS), worker_encryption_plugin(key)],
+        plugins=[OpenAIAgentsPlugin(model_params=MODEL_PARAMS), worker_encryption_plugin(keys)],
         # The agents SDK imports OpenTelemetry lazily, from inside workflow code.
         workflow_runner=SandboxedWorkflowRunner(
             restrictions=SandboxRestrictions.default.with_passthrough_modules("opentelemetry")

@@ -26,7 +26,7 @@ from temporalio.openai_agents import ModelActivityParameters, OpenAIAgentsPlugin
 from temporalio.worker import Worker
 
 from backend.bench.workflow_streams.workflow import TOPIC, StreamedChatWorkflow
-from backend.encryption.payload_key import require_key
+from backend.encryption.payload_key import require_keys
 from backend.temporal_connect import NAMESPACE, worker_encryption_plugin
 
 log = logging.getLogger("durachat.bench.workflow_streams")
@@ -64,7 +64,7 @@ async def run(args: argparse.Namespace) -> None:
     client = await Client.connect(
         args.temporal,
         namespace=NAMESPACE,
-        plugins=[plugin, worker_encryption_plugin(require_key())],
+        plugins=[plugin, worker_encryption_plugin(require_keys())],
     )
     worker = Worker(
         client,

@@ -12,6 +12,7 @@ import asyncio
 import json
 import subprocess
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -26,11 +27,12 @@ from backend.client_api import (
 )
 from backend.demo_model.script import counted_tokens
 from backend.models.streaming_model import MAX_REPLY_CHARS
+from backend.paths import DataDir
 from backend.settings import Settings
 from backend.temporal_connect import NAMESPACE, TASK_QUEUE
 from backend.workflows.conversation_types import MAX_QUEUED, HistoryLimits, UserMessage
 from backend.workflows.tool_budget import MODEL_BUDGET_BYTES
-from tests.support.chat import record_turn, with_client
+from tests.support.chat import on_text_delta, record_turn, with_client
 from tests.support.history_text import decrypted_text
 from tests.support.serve_process import ServeProcess, child_env, durachat_argv
 
@@ -66,6 +68,15 @@ def test_malformed_signals_are_dropped_and_the_conversation_goes_on(
         view = await client.history(cid)
         assert [t.user_text for t in view.turns] == ["[demo tokens=2]", "[demo tokens=3]"]
         assert view.title == "[demo tokens=2]"
+        # A stop with no argument carries nothing encrypted: anyone could send it, so it
+        # stops nothing.
+        paced = await record_turn(
+            client,
+            "[demo tokens=20 tps=40]",
+            cid,
+            on_event=on_text_delta(2, lambda _e: handle.signal("stop")),
+        )
+        assert paced.turn.status == "done" and paced.turn.reply == words(20)
 
     with_client(backend.data_dir, scenario)
 
@@ -165,8 +176,8 @@ def test_a_conversation_ended_from_outside_stays_listed_and_goes_on(
         cid = first.conversation_id
         # What Temporal does when a history passes its limits, or a user does by hand.
         await client.temporal.get_workflow_handle(cid).terminate("history too large")
-        # Someone without the key starts a run of their own under that id: it ends at
-        # once, and is passed over.
+        # Someone without the key then starts runs of their own under that id: one ends
+        # at once (its input is not DuraChat's), one never starts and is terminated.
         stranger = await Client.connect(
             backend.ready["temporal"], namespace=NAMESPACE, data_converter=pydantic_data_converter
         )
@@ -174,13 +185,42 @@ def test_a_conversation_ended_from_outside_stays_listed_and_goes_on(
             "Conversation", {"conversation_id": cid}, id=cid, task_queue=TASK_QUEUE
         )
         await client.temporal.get_workflow_handle(cid).result()
-        listed = {s.conversation_id for s in await client.list("pelican")}
-        assert cid in listed
-        second = await record_turn(client, "[demo tokens=3]", cid)
+        # A client that never saw the conversation (a restarted window) finds it.
+        fresh = await DuraChatClient.connect(DataDir(backend.data_dir))
+        try:
+            listed = {s.conversation_id: s for s in await fresh.list("pelican")}
+            assert listed[cid].error is None and "pelican" in listed[cid].title
+            assert (await fresh.history(cid)).turns[0].reply == words(2)
+        finally:
+            await fresh.close()
+        delayed = await stranger.start_workflow(
+            "Conversation",
+            {"conversation_id": cid},
+            id=cid,
+            task_queue=TASK_QUEUE,
+            start_delay=timedelta(hours=1),
+        )
+        await delayed.terminate("and gone")
+        fresh = await DuraChatClient.connect(DataDir(backend.data_dir))
+        try:
+            second = await record_turn(fresh, "[demo tokens=3]", cid)
+        finally:
+            await fresh.close()
+        assert second.view is not None
         assert [t.user_text for t in second.view.turns] == [
             "remember the word pelican [demo tokens=2]",
             "[demo tokens=3]",
         ]
+        # Deleting it removes every run: it does not come back in a later list.
+        await client.delete(cid)
+        fresh = await DuraChatClient.connect(DataDir(backend.data_dir))
+        try:
+            deadline = asyncio.get_running_loop().time() + 10
+            while cid in {s.conversation_id for s in await fresh.list()}:
+                assert asyncio.get_running_loop().time() < deadline, "deleted, still listed"
+                await asyncio.sleep(0.2)
+        finally:
+            await fresh.close()
 
     with_client(backend.data_dir, scenario)
 

@@ -18,7 +18,8 @@ from backend.encryption.payload_key import PayloadKey, PayloadKeyError
 from backend.workflows.conversation_types import UserMessage
 from backend.workflows.tool_budget import MODEL_BUDGET_BYTES, ToolOutputBudget
 from backend.workflows.trusted_input import InputRejected, decode
-from tests.support.file_keyring import no_keyring_here
+from tests.support.file_keyring import ENV as KEYRING_FILE_ENV
+from tests.support.file_keyring import FileKeyring, no_keyring_here
 
 
 def _json(value: object) -> Payload:
@@ -90,18 +91,46 @@ def test_without_a_keyring_the_key_is_a_private_file_outside_the_data_dir(
 ) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     with no_keyring_here():
-        made = payload_key.ensure_key()
-        assert payload_key.ensure_key() == made  # made once, then read
+        made = payload_key.ensure_keys()
+        assert payload_key.ensure_keys() == made  # made once, then read
         path = payload_key.key_file()
         assert path.is_relative_to(tmp_path / "config")
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
         assert "no keyring" in payload_key.where_kept()
         path.write_text("{not json")
         with pytest.raises(PayloadKeyError, match="damaged"):
-            payload_key.require_key()
+            payload_key.require_keys()
         path.unlink()
         with pytest.raises(PayloadKeyError, match="missing"):
-            payload_key.require_key()
+            payload_key.require_keys()
+
+
+def test_a_key_in_a_keyring_that_is_gone_is_never_replaced_by_a_second(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv(KEYRING_FILE_ENV, str(tmp_path / "keyring.json"))
+    in_keyring = payload_key.ensure_keys()
+    with no_keyring_here():  # a session without the keyring (over ssh, say)
+        with pytest.raises(PayloadKeyError, match="not available now: unlock it"):
+            payload_key.ensure_keys()
+        assert not payload_key.key_file().exists()
+    assert payload_key.ensure_keys() == in_keyring
+
+
+def test_keys_in_both_places_all_open_what_they_sealed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv(KEYRING_FILE_ENV, str(tmp_path / "keyring.json"))
+    with no_keyring_here():
+        from_file = payload_key.ensure_keys().current  # made while no keyring existed
+    FileKeyring().set_password("durachat", "payload-key", PayloadKey.new().to_json())
+    keys = payload_key.require_keys()
+    assert [k.key_id for k in keys][1:] == [from_file.key_id]  # the keyring's seals
+    assert keys.encrypted_since == min(k.created_at for k in keys)
+    (sealed,) = asyncio.run(EncryptionCodec([from_file]).encode([_json("old")]))
+    assert EncryptionCodec(keys).decrypt(sealed) == _json("old")
 
 
 def test_one_turn_sends_the_model_a_bounded_share_of_tool_output() -> None:

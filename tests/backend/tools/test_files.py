@@ -219,3 +219,11 @@ def test_a_folder_swapped_for_a_symlink_after_the_check_is_not_listed(
     _swap_after_vetting(monkeypatch, swap)
     with pytest.raises(ToolError):
         list_files(str(granted), "sub")
+
+
+def test_a_file_name_that_is_not_utf8_is_listed_escaped(tmp_path: Path) -> None:
+    (tmp_path / os.fsdecode(b"bad\xffname.txt")).write_text("x")
+    (tmp_path / "good.txt").write_text("y")
+    listing = list_files(str(tmp_path), ".")
+    assert "bad\\xffname.txt (1 bytes)" in listing and "good.txt (1 bytes)" in listing
+    listing.encode("utf-8")  # what the tool returns can be sent on and stored
