@@ -1,0 +1,60 @@
+"""A worker as DuraChat ran before its payload codec: no encryption, no key.
+
+``python -m tests.support.pre_codec_worker ADDRESS`` polls for conversation
+workflow tasks only (no activities), printing a line once it polls, until
+SIGTERM. A test uses it to write a conversation's first history in the clear, the
+way an earlier DuraChat did, then hands the rest to today's backend.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import signal
+import sys
+
+from temporalio.client import Client
+from temporalio.openai_agents import OpenAIAgentsPlugin
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+
+from backend.encryption.payload_key import PayloadKey, PayloadKeys
+from backend.models.provider import DuraChatModelProvider
+from backend.temporal_connect import NAMESPACE, TASK_QUEUE, wait_until_serving
+from backend.worker.interceptors import TurnContextInterceptor
+from backend.worker.main import MODEL_PARAMS
+from backend.worker.payload_converter import worker_payload_converter_plugin
+from backend.workflows import trusted_input
+from backend.workflows.conversation import ConversationWorkflow
+
+
+async def run(address: str) -> None:
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    trusted_input.encrypted_since = float("inf")  # no key yet: all input was plain
+    await wait_until_serving(address, timeout=60, keys=PayloadKeys((PayloadKey.new(),)))
+    client = await Client.connect(
+        address,
+        namespace=NAMESPACE,
+        plugins=[
+            # The provider only names the model: this worker runs no model calls.
+            OpenAIAgentsPlugin(model_params=MODEL_PARAMS, model_provider=DuraChatModelProvider()),
+            worker_payload_converter_plugin(),
+        ],
+    )
+    worker = Worker(
+        client,
+        task_queue=TASK_QUEUE,
+        workflows=[ConversationWorkflow],
+        interceptors=[TurnContextInterceptor()],
+        workflow_runner=UnsandboxedWorkflowRunner(),
+        no_remote_activities=True,  # the model call is left for today's worker
+    )
+    async with worker:
+        print("polling", flush=True)
+        await stop.wait()
+    del worker, client
+
+
+if __name__ == "__main__":
+    asyncio.run(run(sys.argv[1]))
+    gc.collect()
