@@ -297,3 +297,32 @@ def test_a_flood_of_queued_messages_is_capped(backend: ServeProcess) -> None:
     with_client(backend.data_dir, scenario, timeout=150)
     log = (backend.data_dir / "logs" / "worker.log").read_text()
     assert f"{MAX_QUEUED} messages are already waiting" in log
+
+
+def test_a_conversation_heavy_with_tool_output_still_continues_as_new(
+    backend: ServeProcess, settings_file: Path, tmp_path: Path
+) -> None:
+    granted = tmp_path / "granted"
+    granted.mkdir()
+    (granted / "big.txt").write_text("0123456789abcdef\n" * 15_000)  # 255 KB
+    Settings(granted_folder=str(granted)).save(settings_file)
+    reads = " ".join('tool=read_file:{"path": "big.txt"}' for _ in range(3))
+
+    async def scenario(client: DuraChatClient) -> None:
+        client.limits = HistoryLimits(max_events=1)  # continue as new after every turn
+        first = await record_turn(client, f"[demo {reads}]")
+        cid = first.conversation_id
+        # Over a megabyte of tool output and quotes each: after the second, the state to
+        # carry is past Temporal's payload limit unless it is fitted.
+        await record_turn(client, f"[demo {reads}]", cid)
+        deadline = asyncio.get_running_loop().time() + 30
+        while (view := await client.history(cid)).runs < 3:
+            assert asyncio.get_running_loop().time() < deadline, "did not continue as new"
+            await asyncio.sleep(0.2)
+        assert [t.user_text for t in view.turns] == [f"[demo {reads}]"] * 2
+        assert all(t.status in ("done", "failed") for t in view.turns)
+        assert all(len(t.tool_calls) == 3 for t in view.turns)
+        listed = {s.conversation_id: s for s in await client.list()}
+        assert listed[cid].error is None
+
+    with_client(backend.data_dir, scenario, timeout=180)
