@@ -2,7 +2,9 @@
 
 Each payload is serialized whole (metadata and data) and sealed with a random
 96-bit nonce; the key id travels in the clear metadata, so payloads sealed with
-any key the user holds can be opened (see payload_key.load_keys).
+any key the user holds can be opened (see payload_key.load_keys). A workflow's
+payloads are bound to its id (authenticated, not secret), so none can be copied
+into another conversation.
 Temporal's server, its database, its Web UI and anyone else reaching its port
 see only ``binary/encrypted`` payloads.
 
@@ -18,6 +20,7 @@ error, never shown.
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Iterable, Sequence
 
@@ -25,12 +28,15 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from google.protobuf.message import DecodeError
 from temporalio.api.common.v1 import Payload
-from temporalio.converter import PayloadCodec
+from temporalio.converter import PayloadCodec, SerializationContext, WithSerializationContext
 
 from backend.encryption.payload_key import PayloadKey
 
 ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
+# Set on a payload sealed for one workflow: its id is part of the authenticated data,
+# so the payload cannot be moved into another conversation.
+BOUND = "encryption-bound-to-workflow"
 PLAIN_MARK = "durachat-plain"
 UNREADABLE_MARK = "durachat-unreadable"
 NONCE_BYTES = 12
@@ -40,7 +46,7 @@ class PayloadUndecryptable(ValueError):
     """A payload that says it is encrypted does not decrypt with any key held here."""
 
 
-class EncryptionCodec(PayloadCodec):
+class EncryptionCodec(PayloadCodec, WithSerializationContext):
     def __init__(self, keys: Iterable[PayloadKey], *, lenient: bool = False) -> None:
         keys = list(keys)
         if not keys:
@@ -48,6 +54,27 @@ class EncryptionCodec(PayloadCodec):
         self._current = keys[0]
         self._ciphers = {k.key_id: AESGCM(k.secret) for k in keys}
         self._lenient = lenient
+        self._workflow_id: str | None = None
+
+    def with_context(self, context: SerializationContext) -> EncryptionCodec:
+        """The codec for one workflow's payloads (Temporal gives every workflow's and
+        activity's payloads their context)."""
+        workflow_id = getattr(context, "workflow_id", None)
+        if workflow_id == self._workflow_id:
+            return self
+        bound = copy.copy(self)  # the same ciphers, another workflow
+        bound._workflow_id = workflow_id
+        return bound
+
+    def _associated(self, key_id: str, bound: bool) -> bytes:
+        """What is authenticated with the payload besides itself."""
+        if not bound:
+            return key_id.encode()
+        if self._workflow_id is None:
+            raise PayloadUndecryptable(
+                "a payload sealed for one conversation was read without saying which"
+            )
+        return key_id.encode() + b"\0" + self._workflow_id.encode()
 
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
         return [self.encrypt(p) for p in payloads]
@@ -57,11 +84,15 @@ class EncryptionCodec(PayloadCodec):
 
     def encrypt(self, payload: Payload) -> Payload:
         key_id = self._current.key_id
+        bound = self._workflow_id is not None
         nonce = os.urandom(NONCE_BYTES)
-        sealed = self._ciphers[key_id].encrypt(nonce, payload.SerializeToString(), key_id.encode())
-        return Payload(
-            metadata={"encoding": ENCODING, KEY_ID: key_id.encode()}, data=nonce + sealed
+        sealed = self._ciphers[key_id].encrypt(
+            nonce, payload.SerializeToString(), self._associated(key_id, bound)
         )
+        metadata = {"encoding": ENCODING, KEY_ID: key_id.encode()}
+        if bound:
+            metadata[BOUND] = b"1"
+        return Payload(metadata=metadata, data=nonce + sealed)
 
     def decrypt(self, payload: Payload) -> Payload:
         if payload.metadata.get("encoding") != ENCODING:
@@ -86,13 +117,15 @@ class EncryptionCodec(PayloadCodec):
                 f"a payload is encrypted with key {key_id!r}, which this system does not hold"
             )
         data = payload.data
+        associated = self._associated(key_id, BOUND in payload.metadata)
         try:
-            opened = cipher.decrypt(data[:NONCE_BYTES], data[NONCE_BYTES:], key_id.encode())
+            opened = cipher.decrypt(data[:NONCE_BYTES], data[NONCE_BYTES:], associated)
             result = Payload()
             result.ParseFromString(opened)
         except (InvalidTag, ValueError, DecodeError) as exc:
             raise PayloadUndecryptable(
-                f"a payload does not decrypt with key {key_id!r}: it was damaged or forged"
+                f"a payload does not decrypt with key {key_id!r}: it was damaged, forged or "
+                "moved from another conversation"
             ) from exc
         return result
 

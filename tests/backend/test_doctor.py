@@ -32,7 +32,11 @@ def test_all_good_with_a_keyring(tmp_path: Path) -> None:
 
 
 def test_no_keyring_is_named_with_a_fix(tmp_path: Path) -> None:
-    result = run_doctor(tmp_path / "d", PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+    result = run_doctor(
+        tmp_path / "d",
+        PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
+        XDG_CONFIG_HOME=str(tmp_path / "config"),  # a user who never had a keyring
+    )
     assert result.returncode == 1
     line = next(line for line in result.stdout.splitlines() if " keyring:" in line)
     assert line.startswith("FAIL")
@@ -91,3 +95,17 @@ def test_serve_on_an_unusable_data_dir_says_so(tmp_path: Path) -> None:
     assert result.stderr.startswith("durachat: ")
     assert "Not a directory" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_key_made_in_a_keyring_that_is_gone_is_a_failure_with_a_fix(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    (config / "DuraChat").mkdir(parents=True)
+    (config / "DuraChat" / "payload-key-is-in-the-keyring").write_text("")
+    result = run_doctor(
+        tmp_path / "d",
+        PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
+        XDG_CONFIG_HOME=str(config),
+    )
+    line = next(line for line in result.stdout.splitlines() if " encryption key:" in line)
+    assert line.startswith("FAIL") and "unlock the keyring" in line
+    assert result.returncode == 1

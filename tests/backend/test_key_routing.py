@@ -109,6 +109,8 @@ def process_env(keyring_file: Path, proxy_port: int, **extra: str) -> dict[str, 
     return child_env(
         PYTHON_KEYRING_BACKEND="tests.support.file_keyring.FileKeyring",
         **{KEYRING_FILE_ENV: str(keyring_file)},
+        # With the keyring, the config dir that records where the encryption key lives.
+        XDG_CONFIG_HOME=str(keyring_file.parent / "config"),
         HTTPS_PROXY=proxy,
         https_proxy=proxy,
         NO_PROXY=local,

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import keyring
+import pytest
 from keyring.backend import KeyringBackend
 from keyring.backends import fail
 from keyring.errors import PasswordDeleteError
@@ -56,3 +57,13 @@ def no_keyring_here() -> Iterator[None]:
         yield
     finally:
         keyring.set_keyring(before)
+
+
+def own_keyring(where: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """A keyring and a config dir of the test's own, for this process and (through the
+    environment returned) its children: a user of their own. The two go together, as
+    the config dir records where the user's encryption key was made."""
+    env = {ENV: str(where / "keyring.json"), "XDG_CONFIG_HOME": str(where / "config")}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env

@@ -9,13 +9,17 @@ from google.protobuf.message import Message
 from temporalio.api.common.v1 import Payload
 from temporalio.api.failure.v1 import Failure
 from temporalio.client import WorkflowHistory
+from temporalio.converter import WorkflowSerializationContext
 
 from backend.encryption.codec import EncryptionCodec
 from backend.encryption.payload_key import require_keys
+from backend.temporal_connect import NAMESPACE
 
 
 def decrypted_text(history: WorkflowHistory) -> str:
-    codec = EncryptionCodec(require_keys(), lenient=True)  # headers are never sealed
+    codec = EncryptionCodec(require_keys(), lenient=True).with_context(  # lenient: headers
+        WorkflowSerializationContext(namespace=NAMESPACE, workflow_id=history.workflow_id)
+    )
     payload_texts: list[str] = []
 
     def visit(msg: Message) -> None:

@@ -10,8 +10,7 @@ import pytest
 from backend.settings import Settings
 from tests.support.chat import record_turn, with_client
 from tests.support.demo_model_process import demo_model
-from tests.support.file_keyring import ENV as KEYRING_FILE_ENV
-from tests.support.file_keyring import FileKeyring, no_keyring_here
+from tests.support.file_keyring import FileKeyring, no_keyring_here, own_keyring
 from tests.support.serve_process import ServeProcess, child_env
 
 
@@ -19,8 +18,7 @@ def test_key_reaches_the_provider_and_appears_nowhere_else(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     key = f"sk-test-{secrets.token_hex(16)}"
-    keyring_file = tmp_path / "os-keyring.json"  # outside the data dir, like a real keyring
-    monkeypatch.setenv(KEYRING_FILE_ENV, str(keyring_file))
+    keyring_env = own_keyring(tmp_path, monkeypatch)  # outside the data dir, like a real one
     FileKeyring().set_password("durachat", "openai-compatible", key)
 
     data_dir = tmp_path / "data"
@@ -35,7 +33,7 @@ def test_key_reaches_the_provider_and_appears_nowhere_else(
             data_dir,
             env=child_env(
                 PYTHON_KEYRING_BACKEND="tests.support.file_keyring.FileKeyring",
-                **{KEYRING_FILE_ENV: str(keyring_file)},
+                **keyring_env,
             ),
         )
         try:
@@ -62,11 +60,18 @@ def test_key_reaches_the_provider_and_appears_nowhere_else(
     assert any((data_dir / "redis").iterdir())
 
 
-def test_openai_without_a_key_or_keyring_says_what_to_do(tmp_path: Path) -> None:
+def test_openai_without_a_key_or_keyring_says_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     data_dir = tmp_path / "data"
     data_dir.mkdir(mode=0o700)
     Settings(provider="openai").save(data_dir / "settings.json")
-    env = child_env(PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+    # A user who never had a keyring: the encryption key goes to their config dir.
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    env = child_env(
+        PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+    )
     env.pop("DURACHAT_API_KEY", None)
     env.pop("OPENAI_API_KEY", None)
     sp = ServeProcess(data_dir, env=env)

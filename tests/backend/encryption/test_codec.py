@@ -11,6 +11,7 @@ import pytest
 from pydantic import TypeAdapter
 from temporalio.api.common.v1 import Payload
 from temporalio.common import RawValue
+from temporalio.converter import WorkflowSerializationContext
 
 from backend.encryption import payload_key
 from backend.encryption.codec import EncryptionCodec, PayloadUndecryptable, is_plain
@@ -142,3 +143,24 @@ def test_one_turn_sends_the_model_a_bounded_share_of_tool_output() -> None:
     assert len(second.split("\n[")[0].encode()) == MODEL_BUDGET_BYTES - 200_000
     assert budget.for_model("b").startswith("\n[DuraChat cut")
     assert budget.for_record("c" * 10) == "c" * 10
+
+
+def test_a_payload_sealed_for_one_conversation_does_not_open_in_another() -> None:
+    codec = EncryptionCodec([PayloadKey.new()])
+
+    def of(workflow_id: str) -> EncryptionCodec:
+        return codec.with_context(
+            WorkflowSerializationContext(namespace="default", workflow_id=workflow_id)
+        )
+
+    sealed = of("conversation-a").encrypt(_json({"message_id": "m", "text": "hi"}))
+    assert of("conversation-a").decrypt(sealed) == _json({"message_id": "m", "text": "hi"})
+    for wrong in (of("conversation-b"), codec):  # another conversation, or none said
+        with pytest.raises(PayloadUndecryptable):
+            wrong.decrypt(sealed)
+    # Claiming it was not bound does not help: the claim is authenticated too.
+    stripped = Payload()
+    stripped.CopyFrom(sealed)
+    del stripped.metadata["encryption-bound-to-workflow"]
+    with pytest.raises(PayloadUndecryptable):
+        of("conversation-b").decrypt(stripped)
