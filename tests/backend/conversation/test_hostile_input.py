@@ -1,4 +1,4 @@
-"""Input that once jammed or lost a conversation now leaves it working.
+"""Hostile and clumsy input leaves a conversation working.
 
 Each test sends what a clumsy client, a bug or another user could: malformed
 signals, a flood of huge renames, tool output and replies past Temporal's payload
@@ -55,7 +55,7 @@ def test_malformed_signals_are_dropped_and_the_conversation_goes_on(
         first = await record_turn(client, "[demo tokens=2]")
         cid = first.conversation_id
         handle = client.temporal.get_workflow_handle(cid)
-        # Each of these failed the workflow task on every retry before.
+        # Each is dropped by the workflow with a line in its log.
         await handle.signal("send", {"foo": 1})
         await handle.signal("send", {"message_id": "m-int", "text": 123})
         await handle.signal("send", {"message_id": "m-empty", "text": ""})
@@ -115,16 +115,17 @@ def test_tool_output_over_the_payload_limit_ends_cleanly(
 
     async def scenario(client: DuraChatClient) -> None:
         rec = await record_turn(client, f"[demo {reads}]")
-        # Nine reads of 255 KB once made a 2.25 MB model input that failed forever.
-        assert rec.turn.status in ("done", "failed")
+        # 2.3 MB of tool output in one turn, past Temporal's 2 MB payload limit. The
+        # demo model quotes every tool output it received back, which is more than a
+        # reply may hold: the reply is cut off and kept.
+        assert rec.turn.status == "failed"
+        assert rec.turn.error is not None and rec.turn.error.kind == "reply_limit"
+        assert rec.turn.reply.startswith("The `read_file` tool")
         assert len(rec.turn.tool_calls) == 9
         assert all(c.status == "done" for c in rec.turn.tool_calls)
         assert "more bytes not kept" in (rec.turn.tool_calls[-1].output or "")
         # Each model call ran once: nothing was retried for being too large.
-        attempts = [e for e in rec.of_type("attempt_started")]
-        assert [e.call for e in attempts] == [0, 1]
-        # The demo model quotes every tool output back: more than a reply may hold.
-        assert rec.turn.error is None or rec.turn.error.kind == "reply_limit"
+        assert [e.call for e in rec.of_type("attempt_started")] == [0, 1]
         # The model was told what it did not get (its input is in the history).
         history = await client.temporal.get_workflow_handle(rec.conversation_id).fetch_history()
         decrypted_text(history)  # decrypts the events in place
