@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -16,9 +17,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import redis.asyncio as aioredis
-from temporalio.api.enums.v1 import WorkflowExecutionStatus
 from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
-from temporalio.client import Client, WorkflowQueryFailedError
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowQueryFailedError
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -30,6 +30,7 @@ from backend.stream.events import TERMINAL_TYPES, StreamEvent
 from backend.stream.redis_stream import Delivered, EventReader, marks_key, seq_key, stream_key
 from backend.supervisor.lock import DataDirLock
 from backend.temporal_connect import NAMESPACE, TASK_QUEUE, connect
+from backend.workflows.carried_state import fit_for_carry
 from backend.workflows.conversation_types import (
     MAX_MESSAGE_BYTES,
     MAX_TITLE_CHARS,
@@ -39,6 +40,8 @@ from backend.workflows.conversation_types import (
     HistoryLimits,
     UserMessage,
 )
+
+log = logging.getLogger(__name__)
 
 WORKFLOW_TYPE = "Conversation"
 # What conversation ids look like (the client makes them: see new_conversation_id);
@@ -221,7 +224,11 @@ class DuraChatClient:
         carried = await self._state_to_carry(conversation_id) if named else None
         await self.temporal.start_workflow(
             WORKFLOW_TYPE,
-            ConversationArgs(conversation_id=conversation_id, state=carried, limits=self.limits),
+            ConversationArgs(
+                conversation_id=conversation_id,
+                state=fit_for_carry(carried) if carried is not None else None,
+                limits=self.limits,
+            ),
             id=conversation_id,
             task_queue=TASK_QUEUE,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
@@ -241,9 +248,7 @@ class DuraChatClient:
             if exc.status == RPCStatusCode.NOT_FOUND:
                 return None
             raise
-        if described.raw_description.workflow_execution_info.status == (
-            WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
-        ):
+        if described.status == WorkflowExecutionStatus.RUNNING:
             return None
         runs = await self._holding_runs(conversation_id)
         for run_id in runs:
@@ -398,17 +403,48 @@ class DuraChatClient:
     async def list(self, search: str = "") -> list[ConversationSummary]:
         """The conversations, most recent first; with ``search``, only those whose
         title or messages contain every word of it."""
-        latest: dict[str, float] = {}  # id -> when its newest listed run started
+        latest: dict[str, tuple[float, bool]] = {}  # id -> its newest run: started, running
         async for wf in self.temporal.list_workflows(_HOLDING_CONVERSATIONS):
             if wf.id in self._deleted:
                 continue
             started = wf.start_time.timestamp() if wf.start_time else 0.0
-            latest[wf.id] = max(started, latest.get(wf.id, started))
+            if wf.id not in latest or started > latest[wf.id][0]:
+                latest[wf.id] = (started, wf.status == WorkflowExecutionStatus.RUNNING)
+        await asyncio.gather(
+            *(self._revive(i) for i, (_started, running) in latest.items() if not running)
+        )
         summaries = await asyncio.gather(
-            *(self._summary(i, started, search) for i, started in latest.items())
+            *(self._summary(i, started, search) for i, (started, _r) in latest.items())
         )
         return sorted(
             (s for s in summaries if s is not None), key=lambda s: s.updated_at, reverse=True
+        )
+
+    async def _revive(self, conversation_id: str) -> None:
+        """Start a new run of a conversation whose run was ended from outside (by a
+        limit, by hand, by another user), from the state it ended with: the dev server
+        deletes ended runs a day later, and the conversation with them. One that cannot
+        be read stays listed with the reason."""
+        try:
+            state = await self._state_to_carry(conversation_id)
+        except (ConversationUnreadable, RPCError) as exc:
+            log.warning("could not carry on conversation %s: %s", conversation_id, exc)
+            return
+        if state is not None:
+            await self._start(conversation_id, state)
+
+    async def _start(self, conversation_id: str, state: ConversationState | None) -> None:
+        await self.temporal.start_workflow(
+            WORKFLOW_TYPE,
+            ConversationArgs(
+                conversation_id=conversation_id,
+                state=fit_for_carry(state) if state is not None else None,
+                limits=self.limits,
+            ),
+            id=conversation_id,
+            task_queue=TASK_QUEUE,
+            # Another client reviving it at the same moment: one run, not two.
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         )
 
     async def _summary(

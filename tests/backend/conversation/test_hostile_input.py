@@ -16,7 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from backend.client_api import (
@@ -192,8 +192,13 @@ def test_a_conversation_ended_from_outside_stays_listed_and_goes_on(
             listed = {s.conversation_id: s for s in await fresh.list("pelican")}
             assert listed[cid].error is None and "pelican" in listed[cid].title
             assert (await fresh.history(cid)).turns[0].reply == words(2)
+            # Listing it started a new run from where it ended: the dev server deletes
+            # ended runs a day later, and the conversation would go with them.
+            described = await fresh.temporal.get_workflow_handle(cid).describe()
+            assert described.status == WorkflowExecutionStatus.RUNNING
         finally:
             await fresh.close()
+        await client.temporal.get_workflow_handle(cid).terminate("again")
         delayed = await stranger.start_workflow(
             "Conversation",
             {"conversation_id": cid},
