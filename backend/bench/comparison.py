@@ -61,7 +61,7 @@ class BenchOptions:
     # Every prompt goes out this long after the last reply ended, as a person's (or a
     # script starting `durachat send`) would. In a loop that sends within a few
     # milliseconds of the query that closes a turn, Temporal came to hand the worker
-    # every later workflow task ~30 ms late (README, "Performance").
+    # every later workflow task ~30 ms late (docs/performance.md).
     pause_s: float = 0.2
 
 

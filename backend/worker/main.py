@@ -63,7 +63,7 @@ def build_worker(client: Client) -> Worker:
         interceptors=[TurnContextInterceptor()],
         # Outside Temporal's sandbox: it re-checked every builtin call and ran code to
         # find each payload's context, ~2 ms of every turn's first token on this
-        # machine (README, "Performance"). Its check that workflow code stays
+        # machine (docs/performance.md). Its check that workflow code stays
         # deterministic runs in the tests instead, which replay every history they
         # make inside the sandbox (tests/backend/conversation/test_turns.py).
         workflow_runner=UnsandboxedWorkflowRunner(),
