@@ -222,19 +222,7 @@ class DuraChatClient:
                 if exc.status != RPCStatusCode.NOT_FOUND:
                     raise
         carried = await self._state_to_carry(conversation_id) if named else None
-        await self.temporal.start_workflow(
-            WORKFLOW_TYPE,
-            ConversationArgs(
-                conversation_id=conversation_id,
-                state=fit_for_carry(carried) if carried is not None else None,
-                limits=self.limits,
-            ),
-            id=conversation_id,
-            task_queue=TASK_QUEUE,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            start_signal="send",
-            start_signal_args=[message],
-        )
+        await self._start(conversation_id, carried, message)
         return Sent(conversation_id, message_id, after)
 
     async def _state_to_carry(self, conversation_id: str) -> ConversationState | None:
@@ -433,7 +421,14 @@ class DuraChatClient:
         if state is not None:
             await self._start(conversation_id, state)
 
-    async def _start(self, conversation_id: str, state: ConversationState | None) -> None:
+    async def _start(
+        self,
+        conversation_id: str,
+        state: ConversationState | None,
+        message: UserMessage | None = None,
+    ) -> None:
+        """Start a run of the conversation from ``state`` (None: a new conversation),
+        with ``message`` as its first signal; a run already going takes the message."""
         await self.temporal.start_workflow(
             WORKFLOW_TYPE,
             ConversationArgs(
@@ -443,8 +438,10 @@ class DuraChatClient:
             ),
             id=conversation_id,
             task_queue=TASK_QUEUE,
-            # Another client reviving it at the same moment: one run, not two.
+            # Another client starting it at the same moment: one run, not two.
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            start_signal="send" if message is not None else None,
+            start_signal_args=[message] if message is not None else [],
         )
 
     async def _summary(

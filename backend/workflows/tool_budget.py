@@ -31,8 +31,7 @@ class ToolOutputBudget:
     record_left: int = RECORD_BUDGET_BYTES
 
     def for_model(self, output: str) -> str:
-        kept, left_out = _cut(output, self.model_left)
-        self.model_left -= len(kept.encode("utf-8", errors="surrogatepass"))
+        kept, left_out = self._take(output, "model_left")
         if not left_out:
             return kept
         return (
@@ -43,11 +42,17 @@ class ToolOutputBudget:
         )
 
     def for_record(self, output: str) -> str:
-        kept, left_out = _cut(output, self.record_left)
-        self.record_left -= len(kept.encode("utf-8", errors="surrogatepass"))
+        kept, left_out = self._take(output, "record_left")
         if not left_out:
             return kept
         return (
             f"{kept}\n[{left_out} more bytes not kept: this reply's tool outputs passed "
             f"{RECORD_BUDGET_BYTES // 1000} KB]"
         )
+
+    def _take(self, output: str, budget: str) -> tuple[str, int]:
+        """What fits of ``output`` in the named budget (which it then uses up), and how
+        many bytes were left out."""
+        kept, left_out = _cut(output, getattr(self, budget))
+        setattr(self, budget, getattr(self, budget) - len(kept.encode("utf-8", "surrogatepass")))
+        return kept, left_out

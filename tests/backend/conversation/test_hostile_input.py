@@ -37,6 +37,22 @@ from tests.support.history_text import decrypted_text
 from tests.support.serve_process import ServeProcess, child_env, durachat_argv
 
 
+@pytest.fixture
+def big_file_granted(settings_file: Path, tmp_path: Path) -> None:
+    """The file tools may read ``big.txt``, 255 KB, in a folder of the test's own."""
+    granted = tmp_path / "granted"
+    granted.mkdir()
+    (granted / "big.txt").write_text("0123456789abcdef\n" * 15_000)
+    Settings(granted_folder=str(granted)).save(settings_file)
+
+
+async def stranger(address: str) -> Client:
+    """A client without the user's key, as another local user has."""
+    return await Client.connect(
+        address, namespace=NAMESPACE, data_converter=pydantic_data_converter
+    )
+
+
 def words(n: int) -> str:
     return "".join(counted_tokens(n))
 
@@ -105,12 +121,8 @@ def test_a_rename_flood_is_refused_and_cannot_outgrow_the_history(
 
 
 def test_tool_output_over_the_payload_limit_ends_cleanly(
-    backend: ServeProcess, settings_file: Path, tmp_path: Path
+    backend: ServeProcess, big_file_granted: None
 ) -> None:
-    granted = tmp_path / "granted"
-    granted.mkdir()
-    (granted / "big.txt").write_text("0123456789abcdef\n" * 15_000)  # 255 KB
-    Settings(granted_folder=str(granted)).save(settings_file)
     reads = " ".join('tool=read_file:{"path": "big.txt"}' for _ in range(9))
 
     async def scenario(client: DuraChatClient) -> None:
@@ -179,10 +191,8 @@ def test_a_conversation_ended_from_outside_stays_listed_and_goes_on(
         await client.temporal.get_workflow_handle(cid).terminate("history too large")
         # Someone without the key then starts runs of their own under that id: one ends
         # at once (its input is not DuraChat's), one never starts and is terminated.
-        stranger = await Client.connect(
-            backend.ready["temporal"], namespace=NAMESPACE, data_converter=pydantic_data_converter
-        )
-        await stranger.start_workflow(
+        other = await stranger(backend.ready["temporal"])
+        await other.start_workflow(
             "Conversation", {"conversation_id": cid}, id=cid, task_queue=TASK_QUEUE
         )
         await client.temporal.get_workflow_handle(cid).result()
@@ -199,7 +209,7 @@ def test_a_conversation_ended_from_outside_stays_listed_and_goes_on(
         finally:
             await fresh.close()
         await client.temporal.get_workflow_handle(cid).terminate("again")
-        delayed = await stranger.start_workflow(
+        delayed = await other.start_workflow(
             "Conversation",
             {"conversation_id": cid},
             id=cid,
@@ -238,11 +248,8 @@ def test_input_that_is_not_durachats_starts_nothing_and_reads_as_one_line(
     cid = f"conversation-{uuid.uuid4()}"
 
     async def scenario(client: DuraChatClient) -> None:
-        # A client without the user's key, as another local user would have.
-        stranger = await Client.connect(
-            address, namespace=NAMESPACE, data_converter=pydantic_data_converter
-        )
-        await stranger.start_workflow(
+        other = await stranger(address)
+        await other.start_workflow(
             "Conversation",
             {"conversation_id": cid},
             id=cid,
@@ -306,12 +313,8 @@ def test_a_flood_of_queued_messages_is_capped(backend: ServeProcess) -> None:
 
 
 def test_a_conversation_heavy_with_tool_output_still_continues_as_new(
-    backend: ServeProcess, settings_file: Path, tmp_path: Path
+    backend: ServeProcess, big_file_granted: None
 ) -> None:
-    granted = tmp_path / "granted"
-    granted.mkdir()
-    (granted / "big.txt").write_text("0123456789abcdef\n" * 15_000)  # 255 KB
-    Settings(granted_folder=str(granted)).save(settings_file)
     reads = " ".join('tool=read_file:{"path": "big.txt"}' for _ in range(3))
 
     async def scenario(client: DuraChatClient) -> None:

@@ -62,9 +62,7 @@ def test_an_optional_argument_may_be_null_or_missing(granted: Path) -> None:
 def test_a_tool_failure_is_the_outcome_error(
     granted: Path, name: str, arguments: str, message: str
 ) -> None:
-    outcome = run(name, arguments)
-    assert outcome.output is None
-    assert message in (outcome.error or "")
+    _assert_outcome_error(name, arguments, message)
 
 
 @pytest.mark.parametrize(
@@ -86,6 +84,11 @@ def test_a_tool_failure_is_the_outcome_error(
 def test_a_malformed_call_is_the_outcome_error(
     granted: Path, name: str, arguments: str, message: str
 ) -> None:
+    _assert_outcome_error(name, arguments, message)
+
+
+def _assert_outcome_error(name: str, arguments: str, message: str) -> None:
+    """The call ends as an outcome the model reads, not as a failed activity."""
     outcome = run(name, arguments)
     assert outcome.output is None
     assert message in (outcome.error or "")

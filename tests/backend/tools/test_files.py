@@ -185,11 +185,7 @@ def test_a_file_replaced_by_another_after_the_check_is_not_read(
 def test_a_folder_above_swapped_for_a_symlink_after_the_check_is_not_read(
     granted: Path, outside: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def swap() -> None:
-        (granted / "sub").rename(granted / "old_sub")
-        (granted / "sub").symlink_to(outside)
-
-    _swap_after_vetting(monkeypatch, swap)
+    _swap_after_vetting(monkeypatch, lambda: _folder_to_link(granted, outside))
     with pytest.raises(ToolError, match="changed while it was being opened"):
         read_file(str(granted), "sub/deep.txt")
 
@@ -212,13 +208,15 @@ def test_a_file_swapped_for_a_fifo_is_refused_without_blocking(
 def test_a_folder_swapped_for_a_symlink_after_the_check_is_not_listed(
     granted: Path, outside: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def swap() -> None:
-        (granted / "sub").rename(granted / "old_sub")
-        (granted / "sub").symlink_to(outside)
-
-    _swap_after_vetting(monkeypatch, swap)
+    _swap_after_vetting(monkeypatch, lambda: _folder_to_link(granted, outside))
     with pytest.raises(ToolError):
         list_files(str(granted), "sub")
+
+
+def _folder_to_link(granted: Path, outside: Path) -> None:
+    """Put a link to the outside folder where the granted folder's ``sub`` was."""
+    (granted / "sub").rename(granted / "old_sub")
+    (granted / "sub").symlink_to(outside)
 
 
 def test_a_file_name_that_is_not_utf8_is_listed_escaped(tmp_path: Path) -> None:
