@@ -61,14 +61,21 @@ def _check_model_input(activity_name: str, args: Any) -> None:
         return
     if not workflow.patched(MODEL_INPUT_CHECK):
         return
+    if problem := oversized_model_input(args):
+        raise problem
+
+
+def oversized_model_input(args: Any) -> ApplicationError | None:
+    """The error that ends the turn when a model call's input would not fit, else None."""
     size = model_input_size(args)
-    if size > MAX_MODEL_INPUT_BYTES:
-        raise ApplicationError(
-            f"this conversation is too large to send to the model ({size / 1e6:.1f} MB; "
-            f"the limit is {MAX_MODEL_INPUT_BYTES / 1e6:.1f} MB): start a new conversation",
-            type="ConversationTooLarge",
-            non_retryable=True,
-        )
+    if size <= MAX_MODEL_INPUT_BYTES:
+        return None
+    return ApplicationError(
+        f"this conversation is too large to send to the model ({size / 1e6:.1f} MB; "
+        f"the limit is {MAX_MODEL_INPUT_BYTES / 1e6:.1f} MB): start a new conversation",
+        type="ConversationTooLarge",
+        non_retryable=True,
+    )
 
 
 def _with_turn_headers(activity_name: str, headers: Any) -> dict[str, Payload]:
