@@ -282,7 +282,7 @@ DAMAGED = {
 
 def test_serve_says_what_is_wrong_with_a_damaged_settings_file(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    data.mkdir()
+    data.mkdir(mode=0o700)  # private, as a data dir must be
     settings = data / "settings.json"
     for content, problem in DAMAGED.items():
         settings.write_text(content)
