@@ -261,6 +261,8 @@ def _run(coro: Coroutine[Any, Any, int], data: DataDir | None) -> tuple[int, str
         return 1, f"{exc} (durachat list shows them)"
     except (ConversationUnreadable, BackendUnreachable, PayloadKeyError) as exc:
         return 1, str(exc)
+    except TimeoutError as exc:  # the worker restarting, Temporal stuck
+        return 1, str(exc) or "the backend did not answer in time: try again in a moment"
     except redis.exceptions.RedisError as exc:
         return 1, f"the backend's Redis could not be reached ({exc})"
     except RPCError as exc:

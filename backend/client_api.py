@@ -15,6 +15,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeVar
 
 import redis.asyncio as aioredis
 from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
@@ -42,11 +43,16 @@ from backend.workflows.conversation_types import (
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 WORKFLOW_TYPE = "Conversation"
 # What conversation ids look like (the client makes them: see new_conversation_id);
 # only such an id goes into a visibility query.
 _CONVERSATION_ID = re.compile(r"[A-Za-z0-9_.:-]{1,200}")
+# What DefaultFailureConverterWithEncodedAttributes leaves of a failure's message (the
+# real one is sealed): a query failure saying so came from our workflow, any other from
+# the server. (tests/backend/conversation/test_hostile_input.py tells the two apart.)
+_OUR_FAILURE = "Encoded failure"
 # A query that waits for a worker to come back: long enough for a restart.
 QUERY_TIMEOUT = timedelta(seconds=10)
 # Runs that hold a conversation: running, or ended by something other than the
@@ -240,17 +246,12 @@ class DuraChatClient:
             return None
         runs = await self._holding_runs(conversation_id)
         for run_id in runs:
-            handle = self.temporal.get_workflow_handle(conversation_id, run_id=run_id)
             try:
-                state = await handle.query(
-                    "state", result_type=ConversationState, rpc_timeout=QUERY_TIMEOUT
+                state = await self._query(
+                    conversation_id, run_id, "state", ConversationState, QUERY_TIMEOUT
                 )
-            except WorkflowQueryFailedError:
-                continue  # a run that holds no conversation
-            except RPCError as exc:
-                if exc.status != RPCStatusCode.FAILED_PRECONDITION:  # a run that never started
-                    raise
-                continue
+            except ConversationUnreadable:
+                continue  # a run that holds no conversation, or never started
             if state is not None:
                 return state
         if runs:
@@ -366,18 +367,37 @@ class DuraChatClient:
     async def _view(
         self, conversation_id: str, run_id: str | None, timeout: float | None
     ) -> ConversationView:
+        return await self._query(
+            conversation_id,
+            run_id,
+            "history",
+            ConversationView,
+            timedelta(seconds=timeout) if timeout else None,
+        )
+
+    async def _query(
+        self,
+        conversation_id: str,
+        run_id: str | None,
+        name: str,
+        result_type: type[T],
+        timeout: timedelta | None,
+    ) -> T:
+        """A query of one run, its failures said in this API's terms: NoSuchConversation;
+        ConversationUnreadable when the run cannot answer (its workflow failed the query,
+        or it never started); TimeoutError when no worker can answer now."""
         handle = self.temporal.get_workflow_handle(conversation_id, run_id=run_id)
         try:
-            return await handle.query(
-                "history",
-                result_type=ConversationView,
-                rpc_timeout=timedelta(seconds=timeout) if timeout else None,
-            )
+            return await handle.query(name, result_type=result_type, rpc_timeout=timeout)
         except WorkflowQueryFailedError as exc:
-            # The worker's reason is sealed with the rest of its failure; its log has it.
+            if str(exc) != _OUR_FAILURE:
+                # Said by the server, not by the workflow: no worker polls right now.
+                raise TimeoutError(
+                    f"the backend cannot answer for {conversation_id} now ({exc})"
+                ) from None
             raise ConversationUnreadable(
                 f"conversation {conversation_id} cannot be read: the worker could not "
-                f"answer for it ({exc}; see {self.info.log_dir}/worker.log)"
+                f"answer for it (see {self.info.log_dir}/worker.log)"
             ) from None
         except RPCError as exc:
             if exc.status == RPCStatusCode.NOT_FOUND:
@@ -415,7 +435,7 @@ class DuraChatClient:
         be read stays listed with the reason."""
         try:
             state = await self._state_to_carry(conversation_id)
-        except (ConversationUnreadable, RPCError) as exc:
+        except (ConversationUnreadable, RPCError, TimeoutError) as exc:
             log.warning("could not carry on conversation %s: %s", conversation_id, exc)
             return
         if state is not None:

@@ -40,6 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--port", type=int, default=0, help="port to bind; 0 picks a free one")
     parser.add_argument(
+        "--listen-fd",
+        type=int,
+        metavar="FD",
+        help="serve on this inherited listening socket instead of binding (the supervisor's)",
+    )
+    parser.add_argument(
         "--tokens-per-second",
         type=float,
         default=DEFAULT_TOKENS_PER_SECOND,
@@ -81,14 +87,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.WARNING, stream=sys.stderr, format="demo model: %(levelname)s %(message)s"
     )
-    return asyncio.run(_serve(args.host, args.port, args.tokens_per_second, fault, api_key))
+    return asyncio.run(
+        _serve(args.host, args.port, args.tokens_per_second, fault, api_key, args.listen_fd)
+    )
 
 
 async def _serve(
-    host: str, port: int, tokens_per_second: float, fault: FaultSpec | None, api_key: str | None
+    host: str,
+    port: int,
+    tokens_per_second: float,
+    fault: FaultSpec | None,
+    api_key: str | None,
+    listen_fd: int | None,
 ) -> int:
     try:
-        bound = bind_demo_model(host, port, tokens_per_second, fault, api_key)
+        bound = bind_demo_model(host, port, tokens_per_second, fault, api_key, listen_fd)
     except DemoModelBindError as exc:
         print(f"demo model: {exc}", file=sys.stderr)
         return EXIT_BIND_FAILED

@@ -69,6 +69,7 @@ def bind_demo_model(
     tokens_per_second: float,
     fault: FaultSpec | str | None,
     api_key: str | None,
+    listen_fd: int | None = None,
 ) -> BoundDemoModel:
     install_quiet_drop_filter()
     if isinstance(fault, str):
@@ -88,10 +89,22 @@ def bind_demo_model(
         lifespan="off",
         timeout_graceful_shutdown=_GRACEFUL_SHUTDOWN_SECONDS,
     )
-    sock = _listen_socket(host, port)
-    bound_port = sock.getsockname()[1]
+    sock = _inherited_socket(listen_fd) if listen_fd is not None else _listen_socket(host, port)
+    host, bound_port = sock.getsockname()[:2]
     url_host = f"[{host}]" if ":" in host else host
     return BoundDemoModel(DemoModelServer(config, app), sock, f"http://{url_host}:{bound_port}/v1")
+
+
+def _inherited_socket(fd: int) -> socket.socket:
+    """A listening socket the parent bound (and keeps across our restarts)."""
+    try:
+        sock = socket.socket(fileno=fd)
+    except OSError as exc:
+        raise DemoModelBindError(f"cannot use socket fd {fd}: {exc.strerror or exc}") from exc
+    if sock.type != socket.SOCK_STREAM:
+        sock.detach()
+        raise DemoModelBindError(f"fd {fd} is not a stream socket")
+    return sock
 
 
 def _listen_socket(host: str, port: int) -> socket.socket:

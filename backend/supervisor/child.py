@@ -55,6 +55,8 @@ class ChildSpec:
     ports: tuple[int, ...] = ()
     # Only the worker calls models; no other child gets the API keys' variables.
     api_keys: bool = False
+    # Descriptors the child inherits (a listening socket the supervisor holds for it).
+    pass_fds: tuple[int, ...] = ()
 
 
 def child_environ(spec: ChildSpec) -> dict[str, str]:
@@ -135,6 +137,7 @@ class ChildProcess:
             start_new_session=True,
             preexec_fn=preexec_for_parent(os.getpid()),
             umask=CHILD_UMASK,
+            pass_fds=self.spec.pass_fds,
         )
         assert self.process.stdout and self.process.stderr
         self._pumps = [

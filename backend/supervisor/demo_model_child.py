@@ -7,6 +7,7 @@ in Settings needs no restart.
 from __future__ import annotations
 
 import json
+import socket
 import sys
 
 from backend.supervisor.child import ChildProcess, ChildSpec
@@ -20,8 +21,21 @@ def _is_ready_line(line: str) -> bool:
         return False
 
 
-def demo_model_spec(port: int, tokens_per_second: float | None) -> ChildSpec:
-    argv = [sys.executable, "-m", "backend.demo_model", "--host", LOOPBACK, "--port", str(port)]
+def listening_socket() -> socket.socket:
+    """The demo model's socket, bound and listening in the supervisor for as long as it
+    runs: its port is taken from the first moment (no other program can get it between
+    choosing and binding), and a restarted demo model serves on the same one."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # Inherited by every accepted connection: paced tokens go out at once (no Nagle).
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind((LOOPBACK, 0))
+    sock.listen(128)
+    return sock
+
+
+def demo_model_spec(sock: socket.socket, tokens_per_second: float | None) -> ChildSpec:
+    fd = sock.fileno()
+    argv = [sys.executable, "-m", "backend.demo_model", "--listen-fd", str(fd)]
     if tokens_per_second is not None:
         argv += ["--tokens-per-second", str(tokens_per_second)]
 
@@ -34,10 +48,7 @@ def demo_model_spec(port: int, tokens_per_second: float | None) -> ChildSpec:
         probe=probe,
         ready_timeout=60,
         stop_timeout=3,
-        # It could pick its own port (--port 0), but the worker is told the port before
-        # it starts, and a restarted demo model must come back on the same one: so it
-        # gets a number, and the owner check (port_owner.py) is the guard.
-        ports=(port,),
+        pass_fds=(fd,),
     )
 
 

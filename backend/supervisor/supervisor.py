@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -22,7 +23,11 @@ from backend.encryption.payload_key import PayloadKeyError, ensure_keys
 from backend.paths import DataDir
 from backend.runtime_info import ChildRecord, RuntimeInfo
 from backend.supervisor.child import ChildFailed, ChildProcess, ChildSpec
-from backend.supervisor.demo_model_child import demo_base_url, demo_model_spec
+from backend.supervisor.demo_model_child import (
+    demo_base_url,
+    demo_model_spec,
+    listening_socket,
+)
 from backend.supervisor.lock import DataDirLock
 from backend.supervisor.ports import LOOPBACK, free_port, parse_host_port
 from backend.supervisor.reaper import reap_leftovers
@@ -77,6 +82,7 @@ class Supervisor:
         self.children: dict[str, ChildProcess] = {}
         self.info: RuntimeInfo | None = None
         self._ui_guard: UiGuard | None = None
+        self._demo_socket: socket.socket | None = None
         self.client: Client | None = None
 
     # -- start ----------------------------------------------------------------------
@@ -124,8 +130,9 @@ class Supervisor:
             redis = choose_listener(self.data)
             self._add(redis_spec(self.data, redis))
 
-        demo_port = free_port()
-        self._add(demo_model_spec(demo_port, opts.demo_tokens_per_second))
+        self._demo_socket = listening_socket()
+        demo_port = self._demo_socket.getsockname()[1]
+        self._add(demo_model_spec(self._demo_socket, opts.demo_tokens_per_second))
 
         self.info = RuntimeInfo(
             supervisor_pid=os.getpid(),
@@ -243,6 +250,9 @@ class Supervisor:
         if self._ui_guard is not None:
             await self._ui_guard.stop()
             self._ui_guard = None
+        if self._demo_socket is not None:
+            self._demo_socket.close()
+            self._demo_socket = None
         self.client = None
         if self.info is not None:
             self.data.runtime_file.unlink(missing_ok=True)
