@@ -53,6 +53,10 @@ _CONVERSATION_ID = re.compile(r"[A-Za-z0-9_.:-]{1,200}")
 # real one is sealed): a query failure saying so came from our workflow, any other from
 # the server. (tests/backend/conversation/test_hostile_input.py tells the two apart.)
 _OUR_FAILURE = "Encoded failure"
+# How the server refuses a query of a run that ended before its first workflow task;
+# its other refusals of a query (no worker polls, a first task still to run) pass.
+# (The same test tells them apart.)
+_ENDED_UNSTARTED = "closed before WorkflowTaskStarted"
 # A query that waits for a worker to come back: long enough for a restart.
 QUERY_TIMEOUT = timedelta(seconds=10)
 # Runs that hold a conversation: running, or ended by something other than the
@@ -402,9 +406,14 @@ class DuraChatClient:
         except RPCError as exc:
             if exc.status == RPCStatusCode.NOT_FOUND:
                 raise NoSuchConversation(f"no such conversation: {conversation_id}") from None
-            if exc.status == RPCStatusCode.FAILED_PRECONDITION:  # a run that never started
-                raise ConversationUnreadable(
-                    f"conversation {conversation_id} cannot be read: {exc.message}"
+            if exc.status == RPCStatusCode.FAILED_PRECONDITION:
+                if _ENDED_UNSTARTED in exc.message:  # will never answer
+                    raise ConversationUnreadable(
+                        f"conversation {conversation_id} cannot be read: {exc.message}"
+                    ) from None
+                # No worker polls, or the run's first task has not run yet.
+                raise TimeoutError(
+                    f"the backend cannot answer for {conversation_id} now ({exc.message})"
                 ) from None
             raise
 

@@ -9,6 +9,7 @@ message, and ``history`` and ``list`` must keep working.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import subprocess
 import uuid
@@ -290,6 +291,11 @@ def test_a_flood_of_queued_messages_is_capped(backend: ServeProcess) -> None:
     async def scenario(client: DuraChatClient) -> None:
         sent = await client.send("[demo tokens=40 tps=10]")  # four seconds of reply
         cid = sent.conversation_id
+        first = client.follow_turn(cid, sent.message_id, sent.stream_after)
+        async with contextlib.aclosing(first) as events:
+            async for event in events:
+                if getattr(event, "type", None) == "text_delta":
+                    break  # the first turn runs: every message from here on waits
         handle = client.temporal.get_workflow_handle(cid)
         flood = [
             UserMessage(message_id=f"flood-{i}", text="[demo tokens=1]")
