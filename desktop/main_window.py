@@ -266,11 +266,16 @@ class MainWindow(QMainWindow):
         self._health_timer.start()
         self._deliver_soon()  # what an earlier run could not send yet
         await self.refresh_conversations()
-        # Resume where the user was: the most recent conversation, re-attached to
-        # its reply if one is still being generated (unless the user already moved).
+        # Resume where the user was: the conversation they last wrote in while it could
+        # not be sent, else the most recent one, re-attached to its reply if one is
+        # still being generated (unless the user already moved). A conversation the
+        # backend cannot answer for yet (its worker just started) opens all the same,
+        # and shows once it can.
+        held = self.outbox.pending()
         ids = self.conversation_list.ids()
-        if not self._user_navigated and ids and not self.conversation_list.query:
-            self.open_conversation(ids[0], by_user=False)
+        resume = held[-1].conversation_id if held else (ids[0] if ids else None)
+        if not self._user_navigated and resume and not self.conversation_list.query:
+            self.open_conversation(resume, by_user=False)
         self.ready.emit()
 
     def _show_health(self) -> None:
@@ -416,7 +421,13 @@ class MainWindow(QMainWindow):
         self.conversation_id = conversation_id
         self.conversation_list.select(conversation_id)
         self.model.clear(conversation_id)
+        self._show_held(conversation_id)  # at once: the history may take a moment
         self._spawn(self._load(conversation_id))
+
+    def _show_held(self, conversation_id: str) -> None:
+        for message in self.outbox.pending():
+            if message.conversation_id == conversation_id:
+                self.model.add_pending(message.message_id, message.text)
 
     async def _load(self, conversation_id: str) -> None:
         """Show the conversation from its history; while the backend cannot answer
@@ -448,9 +459,7 @@ class MainWindow(QMainWindow):
             return
         self.status_label.setText(shown_before)
         self.model.load(view)
-        for message in self.outbox.pending():
-            if message.conversation_id == conversation_id:
-                self.model.add_pending(message.message_id, message.text)
+        self._show_held(conversation_id)
         self._follow_running(view)
 
     def _follow_running(self, view: ConversationView) -> None:
