@@ -427,9 +427,9 @@ class DuraChatClient:
             started = wf.start_time.timestamp() if wf.start_time else 0.0
             if wf.id not in latest or started > latest[wf.id][0]:
                 latest[wf.id] = (started, wf.status == WorkflowExecutionStatus.RUNNING)
-        await asyncio.gather(
-            *(self._revive(i) for i, (_started, running) in latest.items() if not running)
-        )
+        ended = [i for i, (_started, running) in latest.items() if not running]
+        if ended:
+            await asyncio.gather(*(self._revive(i) for i in ended))
         summaries = await asyncio.gather(
             *(self._summary(i, started, search) for i, (started, _r) in latest.items())
         )

@@ -95,11 +95,15 @@ def open_own_window(
     win = MainWindow(
         data, SupervisorOptions(data_dir=data, demo_tokens_per_second=tokens_per_second)
     )
+    ready: list[bool] = []
+    win.ready.connect(lambda: ready.append(True))
     win.show()
 
     async def started() -> None:
         win.start()
-        await until(lambda: win.composer.isEnabled(), 60, "backend ready")
+        # Ready: the start-up is over (the list read, the last conversation reopened),
+        # so none of its calls is left to run between this loop run and the test's next.
+        await until(lambda: ready, 60, "window ready")
 
     loop.run_until_complete(started())
     return win
