@@ -82,7 +82,8 @@ class BackendNotRunning(RuntimeError):
 
 
 class BackendUnreachable(RuntimeError):
-    """A backend is recorded as running, but its Temporal server does not answer."""
+    """The backend's Temporal server does not answer, or refused a request; the
+    message says which. (The window catches this, never Temporal's own errors.)"""
 
 
 class MessageRejected(ValueError):
@@ -415,7 +416,7 @@ class DuraChatClient:
                 raise TimeoutError(
                     f"the backend cannot answer for {conversation_id} now ({exc.message})"
                 ) from None
-            raise
+            raise BackendUnreachable(f"the backend refused the request: {exc.message}") from exc
 
     async def list(self, search: str = "") -> list[ConversationSummary]:
         """The conversations, most recent first; with ``search``, only those whose
@@ -444,7 +445,7 @@ class DuraChatClient:
         be read stays listed with the reason."""
         try:
             state = await self._state_to_carry(conversation_id)
-        except (ConversationUnreadable, RPCError, TimeoutError) as exc:
+        except (ConversationUnreadable, BackendUnreachable, RPCError, TimeoutError) as exc:
             log.warning("could not carry on conversation %s: %s", conversation_id, exc)
             return
         if state is not None:
@@ -564,7 +565,7 @@ class DuraChatClient:
         ConversationUnreadable."""
         try:
             return await asyncio.wait_for(self.history(conversation_id, timeout), timeout + 1)
-        except RPCError:
+        except (RPCError, BackendUnreachable):
             return None
         except TimeoutError:
             return None

@@ -20,7 +20,7 @@ from pathlib import Path
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from temporalio.service import RPCError
 
-from backend.client_api import DuraChatClient, MessageRejected, Sent
+from backend.client_api import BackendUnreachable, DuraChatClient, MessageRejected, Sent
 from backend.private_files import write_private
 
 log = logging.getLogger(__name__)
@@ -119,7 +119,9 @@ async def deliver_held(
             _release(outbox, message)
             continue
         except Exception as exc:
-            if not isinstance(exc, (RPCError, OSError, TimeoutError, ConnectionError)):
+            if not isinstance(
+                exc, (RPCError, BackendUnreachable, OSError, TimeoutError, ConnectionError)
+            ):
                 log.exception("sending a held message failed; it stays held")
             result.stalled = True
             break

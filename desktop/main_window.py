@@ -25,9 +25,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from temporalio.service import RPCError
 
 from backend.client_api import (
+    BackendUnreachable,
     ConversationUnreadable,
     DuraChatClient,
     MessageRejected,
@@ -448,7 +448,7 @@ class MainWindow(QMainWindow):
                 if conversation_id == self.conversation_id:
                     self.status_label.setText(f"This conversation cannot be read: {exc}")
                 return
-            except (RPCError, TimeoutError):
+            except (BackendUnreachable, TimeoutError):
                 if conversation_id != self.conversation_id or self._shutting_down:
                     return
                 self.status_label.setText(

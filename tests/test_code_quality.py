@@ -35,3 +35,12 @@ def test_ci_runs_the_readme_test_command() -> None:
     ci = (REPO / ".ci" / "run").read_text()
     command = next(line.strip().strip("`") for line in readme.splitlines() if "-m pytest" in line)
     assert command in ci
+
+
+def test_desktop_uses_the_client_api_not_temporal() -> None:
+    offenders = [
+        str(path.relative_to(REPO))
+        for path in (REPO / "desktop").rglob("*.py")
+        if any(word in path.read_text() for word in ("import temporalio", "from temporalio"))
+    ]
+    assert offenders == []
