@@ -10,9 +10,9 @@ import qasync
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
-from backend.logs import setup_process_logging
-from backend.paths import DataDir
-from backend.settings import Settings, SettingsError
+from backend.local.logs import setup_process_logging
+from backend.local.paths import DataDir
+from backend.local.settings import Settings, SettingsError
 from backend.supervisor.lock import DataDirLock
 from backend.supervisor.supervisor import SupervisorOptions
 from backend.temporal_logging import forward_core_logs

@@ -1,7 +1,7 @@
 """The ``durachat`` command: the window with no arguments, the CLI otherwise.
 
 Lives under ``desktop`` because it may open the window; the CLI itself
-(``backend.cli``) never imports Qt.
+(``backend.cli.main``) never imports Qt.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ def main(argv: list[str] | None = None) -> int:
         from desktop.app import main as window_main
 
         return window_main(data_dir=args[1] if args else None, argv=sys.argv[:1])
-    from backend.cli import main as cli_main
+    from backend.cli.main import main as cli_main
 
     return cli_main(args)
 

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from backend.client_api import (
+from backend.client.api import (
     BackendUnreachable,
     ConversationUnreadable,
     DuraChatClient,
@@ -36,9 +36,9 @@ from backend.client_api import (
     new_conversation_id,
     new_message_id,
 )
-from backend.outbox import Outbox, deliver_held
-from backend.paths import DataDir
-from backend.settings import Settings, SettingsError
+from backend.client.outbox import Outbox, deliver_held
+from backend.local.paths import DataDir
+from backend.local.settings import Settings, SettingsError
 from backend.supervisor.supervisor import Supervisor, SupervisorOptions
 from backend.workflows.conversation_types import ConversationView
 from desktop.chat.composer import Composer

@@ -21,7 +21,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
-from backend.paths import DataDir
+from backend.local.paths import DataDir
 
 SHOW = b"show\n"
 CONNECT_TIMEOUT_MS = 500

@@ -19,7 +19,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from backend.demo_model.script import CODE_REPLY
-from backend.paths import DataDir
+from backend.local.paths import DataDir
 from backend.supervisor.supervisor import SupervisorOptions
 from desktop.main_window import MainWindow
 from desktop.settings.theme import apply_theme

@@ -33,8 +33,8 @@ from backend.bench.durachat_path import DuraChatPath
 from backend.bench.figures import PathRecords, ReplyRecord
 from backend.bench.machine import machine_description
 from backend.bench.workflow_streams_path import WorkflowStreamsPath
-from backend.client_api import DuraChatClient
-from backend.runtime_info import RuntimeInfo
+from backend.client.api import DuraChatClient
+from backend.local.runtime_info import RuntimeInfo
 
 PACED_TOKENS_PER_SECOND = 50
 # A fresh conversation for every path this often, so long runs stay far from the

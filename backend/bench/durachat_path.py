@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from backend.client_api import DuraChatClient
+from backend.client.api import DuraChatClient
 from backend.stream.events import TextDelta
 
 

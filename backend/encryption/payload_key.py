@@ -23,8 +23,8 @@ import keyring
 import keyring.errors
 import platformdirs
 
-from backend.keys import SERVICE, keyring_available
-from backend.paths import APP_NAME
+from backend.local.keys import SERVICE, keyring_available
+from backend.local.paths import APP_NAME
 
 KEYRING_USER = "payload-key"
 KEY_BYTES = 32  # AES-256

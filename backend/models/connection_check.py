@@ -15,8 +15,8 @@ from types import ModuleType
 
 import httpx
 
+from backend.local.settings import Settings
 from backend.models.endpoint import EndpointError, choose_endpoint
-from backend.settings import Settings
 
 # Enough for a model list from a healthy server; a dialog must not wait a minute.
 CHECK_TIMEOUT_S = 10.0

@@ -15,8 +15,8 @@ import ipaddress
 
 import httpx
 
-from backend.keys import NO_KEYRING, keyring_available
-from backend.settings import OPENAI_BASE_URL, Settings
+from backend.local.keys import NO_KEYRING, keyring_available
+from backend.local.settings import OPENAI_BASE_URL, Settings
 
 # What the OpenAI client gets when there is no key: it insists on one, and this one is
 # no secret, so it may go anywhere (a keyless Ollama on the LAN ignores it).

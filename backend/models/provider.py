@@ -14,11 +14,11 @@ from agents import Model, ModelProvider, OpenAIChatCompletionsModel, OpenAIRespo
 from openai import AsyncOpenAI
 from temporalio.exceptions import ApplicationError
 
-from backend.keys import KeyUnavailable, get_api_key
+from backend.local.keys import KeyUnavailable, get_api_key
+from backend.local.settings import Settings, SettingsError
 from backend.models.endpoint import EndpointError, choose_endpoint
 from backend.models.openai_client import WorkerOpenAI
 from backend.models.streaming_model import StreamingModel
-from backend.settings import Settings, SettingsError
 from backend.worker import resources
 
 

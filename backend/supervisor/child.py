@@ -21,8 +21,8 @@ from pathlib import Path
 
 import psutil
 
-from backend.keys import ENV_VARS
-from backend.logs import child_output_logger, close_logger
+from backend.local.keys import ENV_VARS
+from backend.local.logs import child_output_logger, close_logger
 from backend.supervisor.die_with_parent import preexec_for_parent
 from backend.supervisor.port_owner import foreign_listener
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import filelock
 
-from backend.paths import DataDir
-from backend.runtime_info import RuntimeInfo
+from backend.local.paths import DataDir
+from backend.local.runtime_info import RuntimeInfo
 
 
 class DataDirBusy(RuntimeError):

@@ -11,7 +11,7 @@ import logging
 
 import psutil
 
-from backend.runtime_info import RuntimeInfo
+from backend.local.runtime_info import RuntimeInfo
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ import secrets
 import sys
 from pathlib import Path
 
-from backend.paths import DataDir
-from backend.private_files import write_private
+from backend.local.paths import DataDir
+from backend.local.private_files import write_private
 from backend.supervisor.binaries import find_redis_server
 from backend.supervisor.child import ChildProcess, ChildSpec
 from backend.supervisor.ports import LOOPBACK, free_port

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from backend.encryption.payload_key import PayloadKeyError, ensure_keys
-from backend.paths import DataDir
-from backend.runtime_info import ChildRecord, RuntimeInfo
+from backend.local.paths import DataDir
+from backend.local.runtime_info import ChildRecord, RuntimeInfo
 from backend.supervisor.child import ChildFailed, ChildProcess, ChildSpec
 from backend.supervisor.demo_model_child import (
     demo_base_url,

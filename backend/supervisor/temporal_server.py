@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 
-from backend.paths import DataDir
+from backend.local.paths import DataDir
 from backend.supervisor.binaries import find_temporal
 from backend.supervisor.child import ChildProcess, ChildSpec
 from backend.supervisor.ports import LOOPBACK

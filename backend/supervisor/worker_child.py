@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from backend.paths import DataDir
+from backend.local.paths import DataDir
 from backend.supervisor.child import ChildProcess, ChildSpec
 from backend.worker.protocol import READY_LINE, WorkerEnv
 

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 from temporalio import activity
 
-from backend.settings import SettingsError
+from backend.local.settings import SettingsError
 from backend.stream.events import ToolResult
 from backend.tools.calculator import calculate
 from backend.tools.clock import current_time

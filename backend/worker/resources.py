@@ -11,7 +11,7 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 
-from backend.settings import Settings
+from backend.local.settings import Settings
 from backend.stream.redis_stream import EventPublisher, EventReader
 
 

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from backend.client_api import ConversationSummary
+from backend.client.api import ConversationSummary
 
 SEARCH_DELAY_MS = 200  # wait for a pause in typing before searching every history
 UNTITLED = "(untitled)"

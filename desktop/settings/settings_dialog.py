@@ -28,11 +28,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from backend import keys
+from backend.local import keys
+from backend.local.paths import DataDir
+from backend.local.settings import DEFAULT_MODELS, OPENAI_BASE_URL, Settings, SettingsError
 from backend.models.connection_check import ConnectionResult, as_sentence, check_connection
 from backend.models.endpoint import base_url_problem, unsafe_key_problem
-from backend.paths import DataDir
-from backend.settings import DEFAULT_MODELS, OPENAI_BASE_URL, Settings, SettingsError
 
 PROVIDERS = {
     "demo": "Demo model (offline, no key)",

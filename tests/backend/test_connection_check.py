@@ -10,9 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from backend.local.settings import OPENAI_BASE_URL, Settings
 from backend.models.connection_check import ConnectionResult, check_connection
 from backend.models.endpoint import EndpointError, choose_endpoint
-from backend.settings import OPENAI_BASE_URL, Settings
 from tests.support.demo_model_process import demo_model
 
 KEY = f"sk-test-{secrets.token_hex(16)}"

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from backend.local.paths import DataDir
+from backend.local.settings import OPENAI_BASE_URL, Settings, save_choices
 from backend.models.endpoint import NO_KEY, EndpointError, choose_endpoint, is_loopback_host
-from backend.paths import DataDir
-from backend.settings import OPENAI_BASE_URL, Settings, save_choices
 
 KEY = f"sk-test-{secrets.token_hex(16)}"
 LAN_URLS = [

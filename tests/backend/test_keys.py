@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from backend import keys
+from backend.local import keys
 
 
 @pytest.fixture(autouse=True)

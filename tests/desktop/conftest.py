@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from backend.paths import DataDir
+from backend.local.paths import DataDir
 from backend.supervisor.supervisor import SupervisorOptions
 from desktop.main_window import MainWindow
 from tests.support.serve_process import ServeProcess

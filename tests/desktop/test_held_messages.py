@@ -11,8 +11,8 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from backend.demo_model.script import counted_tokens
-from backend.paths import DataDir
-from backend.runtime_info import RuntimeInfo
+from backend.local.paths import DataDir
+from backend.local.runtime_info import RuntimeInfo
 from desktop.chat.turn_status import HELD
 from desktop.main_window import MainWindow
 from tests.desktop.conftest import close_own_window, open_own_window, until

@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from backend.demo_model.script import counted_tokens
-from backend.paths import DataDir
+from backend.local.paths import DataDir
 from tests.desktop.conftest import close_own_window, open_own_window, until
 
 TOKENS = 300

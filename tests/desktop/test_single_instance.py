@@ -12,7 +12,7 @@ import pytest
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from backend.paths import DataDir
+from backend.local.paths import DataDir
 from desktop.single_instance import InstanceServer, ask_running_window_to_show, server_name
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="Unix socket paths")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import qasync
 
-from backend.paths import DataDir
+from backend.local.paths import DataDir
 from backend.supervisor.supervisor import SupervisorOptions
 from desktop.main_window import STARTING, MainWindow
 from tests.desktop.conftest import until

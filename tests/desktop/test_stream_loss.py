@@ -11,8 +11,8 @@ import redis.asyncio as aioredis
 from pytestqt.qtbot import QtBot
 
 from backend.demo_model.script import counted_tokens
-from backend.paths import DataDir
-from backend.runtime_info import RuntimeInfo
+from backend.local.paths import DataDir
+from backend.local.runtime_info import RuntimeInfo
 from desktop.main_window import MainWindow
 from tests.desktop.conftest import type_and_send, until
 from tests.support.serve_process import ServeProcess

@@ -12,7 +12,7 @@ from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QAbstractSlider, QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
-from backend.client_api import DuraChatClient
+from backend.client.api import DuraChatClient
 from backend.demo_model.script import CODE_REPLY, counted_tokens, split_tokens
 from backend.stream.events import TextDelta, TurnStarted
 from desktop.chat import reply_segments

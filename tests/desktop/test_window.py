@@ -8,7 +8,7 @@ import qasync
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from backend.client_api import DuraChatClient
+from backend.client.api import DuraChatClient
 from backend.demo_model.script import counted_tokens
 from desktop.main_window import MainWindow
 from tests.desktop.conftest import type_and_send, until

@@ -9,8 +9,8 @@ import qasync
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from backend.paths import DataDir
-from backend.settings import Settings
+from backend.local.paths import DataDir
+from backend.local.settings import Settings
 from desktop.main_window import MainWindow
 from desktop.settings.settings_dialog import SettingsDialog
 from tests.desktop.conftest import until

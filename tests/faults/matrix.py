@@ -46,10 +46,10 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from backend.client_api import DuraChatClient
+from backend.client.api import DuraChatClient
+from backend.client.outbox import Outbox, deliver_held
 from backend.demo_model.script import counted_tokens
-from backend.outbox import Outbox, deliver_held
-from backend.paths import DataDir
+from backend.local.paths import DataDir
 from backend.stream.events import TERMINAL_TYPES
 from backend.stream.turn_text import TurnText
 from backend.temporal_logging import forward_core_logs

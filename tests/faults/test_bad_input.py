@@ -22,9 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from backend.client_api import MAX_MESSAGE_BYTES, DuraChatClient, MessageRejected
+from backend.client.api import MAX_MESSAGE_BYTES, DuraChatClient, MessageRejected
 from backend.demo_model.script import counted_tokens
-from backend.settings import Settings
+from backend.local.settings import Settings
 from backend.workflows.conversation_types import ConversationView, HistoryLimits
 from tests.support.chat import record_turn, with_client
 from tests.support.serve_process import ServeProcess, child_env, durachat_argv
@@ -452,7 +452,7 @@ fill
 "$PYTHON" - <<'EOF'
 import logging, os
 from pathlib import Path
-from backend.logs import rotating_handler
+from backend.local.logs import rotating_handler
 mnt = Path(os.environ["MNT"])
 log = logging.Logger("t")
 log.addHandler(rotating_handler(mnt / "x.log"))

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from backend.client_api import DuraChatClient
+from backend.client.api import DuraChatClient
 from backend.demo_model.script import counted_tokens
+from backend.local.settings import Settings
 from backend.models.streaming_model import EMPTY_REPLY_ATTEMPTS, TIMEOUT_ATTEMPTS
-from backend.settings import Settings
 from backend.worker.main import MODEL_PARAMS
 from tests.support.chat import TurnRecording, record_turn, with_client
 from tests.support.serve_process import ServeProcess

@@ -7,7 +7,7 @@ import time
 
 import redis
 
-from backend.runtime_info import RuntimeInfo
+from backend.local.runtime_info import RuntimeInfo
 from backend.temporal_connect import TASK_QUEUE, connect
 from backend.workflows.health import HealthWorkflow
 from tests.support.serve_process import ServeProcess

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from backend.client_api import DuraChatClient
-from backend.paths import DataDir
+from backend.client.api import DuraChatClient
+from backend.local.paths import DataDir
 from backend.stream.events import StreamEvent
 from backend.stream.turn_text import TurnText
 from backend.workflows.conversation_types import ConversationView, Turn

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import psutil
 
-from backend.keys import ENV_VARS
+from backend.local.keys import ENV_VARS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # A keyring every process of a test run shares (a file outside any data dir): the

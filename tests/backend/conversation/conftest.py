@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from backend.settings import Settings
+from backend.local.settings import Settings
 from tests.support.serve_process import ServeProcess
 
 

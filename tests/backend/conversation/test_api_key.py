@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from backend.settings import Settings
+from backend.local.settings import Settings
 from tests.support.chat import record_turn, with_client
 from tests.support.demo_model_process import demo_model
 from tests.support.file_keyring import FileKeyring, no_keyring_here, own_keyring

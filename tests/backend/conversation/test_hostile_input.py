@@ -20,16 +20,16 @@ import pytest
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from backend.client_api import (
+from backend.client.api import (
     ConversationUnreadable,
     DuraChatClient,
     MessageRejected,
     NoSuchConversation,
 )
 from backend.demo_model.script import counted_tokens
+from backend.local.paths import DataDir
+from backend.local.settings import Settings
 from backend.models.streaming_model import MAX_REPLY_CHARS
-from backend.paths import DataDir
-from backend.settings import Settings
 from backend.temporal_connect import NAMESPACE, TASK_QUEUE
 from backend.workflows.conversation_types import MAX_QUEUED, HistoryLimits, UserMessage
 from backend.workflows.tool_budget import MODEL_BUDGET_BYTES

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import signal
 
-from backend.client_api import DuraChatClient
+from backend.client.api import DuraChatClient
 from backend.demo_model.script import counted_tokens
 from tests.support.chat import on_text_delta, record_turn, with_client
 from tests.support.serve_process import ServeProcess

@@ -9,9 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from backend.client_api import DuraChatClient, new_message_id
+from backend.client.api import DuraChatClient, new_message_id
 from backend.demo_model.script import counted_tokens
-from backend.settings import Settings
+from backend.local.settings import Settings
 from backend.temporal_connect import connect
 from tests.support.chat import TurnRecording, on_text_delta, record_turn, with_client
 from tests.support.history_text import decrypted_text

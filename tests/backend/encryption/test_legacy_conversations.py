@@ -14,7 +14,7 @@ from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from backend.client_api import DuraChatClient
+from backend.client.api import DuraChatClient
 from backend.supervisor.binaries import find_temporal
 from backend.supervisor.ports import free_port
 from backend.temporal_connect import NAMESPACE, TASK_QUEUE

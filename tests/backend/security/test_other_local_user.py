@@ -36,9 +36,9 @@ from typing import TypeVar
 import pytest
 from temporalio.client import WorkflowExecutionStatus
 
-from backend.client_api import WORKFLOW_TYPE, ConversationUnreadable, DuraChatClient
+from backend.client.api import WORKFLOW_TYPE, ConversationUnreadable, DuraChatClient
 from backend.encryption.codec import ENCODING
-from backend.settings import Settings
+from backend.local.settings import Settings
 from backend.stream.redis_stream import stream_key
 from backend.supervisor.binaries import find_temporal
 from backend.temporal_connect import TASK_QUEUE

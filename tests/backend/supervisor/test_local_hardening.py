@@ -24,8 +24,8 @@ import pytest
 import redis
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 
-from backend.paths import MARKER_NAME, DataDir
-from backend.runtime_info import RuntimeInfo
+from backend.local.paths import MARKER_NAME, DataDir
+from backend.local.runtime_info import RuntimeInfo
 from backend.supervisor import supervisor as supervisor_module
 from backend.supervisor.binaries import find_redis_server
 from backend.supervisor.child import ChildFailed, ChildProcess, ChildSpec

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 from temporalio.testing import ActivityEnvironment
 
-from backend.settings import Settings
+from backend.local.settings import Settings
 from backend.tools import activities
 from backend.tools.activities import ToolInvocation, ToolOutcome, run_tool
 from backend.worker import resources

@@ -26,9 +26,9 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
-from backend import keys
-from backend.paths import DataDir
-from backend.settings import Settings
+from backend.local import keys
+from backend.local.paths import DataDir
+from backend.local.settings import Settings
 from desktop.settings.settings_dialog import SettingsDialog
 from desktop.settings.theme import apply_theme
 from tests.desktop.conftest import until

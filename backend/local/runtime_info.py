@@ -12,7 +12,7 @@ from urllib.parse import quote, urlencode
 
 from pydantic import BaseModel, ValidationError, model_validator
 
-from backend.private_files import write_private
+from backend.local.private_files import write_private
 
 
 class ChildRecord(BaseModel):

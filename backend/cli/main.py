@@ -7,8 +7,8 @@ import sys
 from functools import partial
 
 from backend import __version__
-from backend.paths import DATA_DIR_ENV, DataDir
-from backend.settings import SettingsError
+from backend.local.paths import DATA_DIR_ENV, DataDir
+from backend.local.settings import SettingsError
 
 
 def _add_data_dir(parser: argparse.ArgumentParser) -> None:
@@ -155,8 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         data = DataDir.resolve(getattr(args, "data_dir", None))
         if args.command == "serve":
-            from backend.serve import run_serve
-            from backend.settings import save_choices
+            from backend.cli.serve import run_serve
+            from backend.local.settings import save_choices
             from backend.supervisor.supervisor import SupervisorOptions
 
             return run_serve(
@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
         if args.command in ("send", "history", "list"):
-            from backend import cli_chat
+            from backend.cli import chat as cli_chat
 
             if args.command == "send":
                 text = _message_text(args.text)
@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
                 coro = cli_chat.list_command(data, args.json)
             return cli_chat.run_chat_command(coro, data)
         if args.command == "doctor":
-            from backend.doctor import run_doctor
+            from backend.cli.doctor import run_doctor
 
             return run_doctor(data)
         build_parser().print_help()

@@ -18,7 +18,7 @@ from typing import Any, TextIO
 import redis.exceptions
 from temporalio.service import RPCError, RPCStatusCode
 
-from backend.client_api import (
+from backend.client.api import (
     BackendNotRunning,
     BackendUnreachable,
     ConversationUnreadable,
@@ -28,7 +28,7 @@ from backend.client_api import (
     check_message,
 )
 from backend.encryption.payload_key import PayloadKeyError
-from backend.paths import DataDir
+from backend.local.paths import DataDir
 from backend.stream.events import (
     AttemptStarted,
     MessageDone,

@@ -13,9 +13,9 @@ import logging
 import signal
 import sys
 
-from backend.logs import setup_process_logging
-from backend.paths import DataDir
-from backend.settings import SettingsError
+from backend.local.logs import setup_process_logging
+from backend.local.paths import DataDir
+from backend.local.settings import SettingsError
 from backend.supervisor.child import ChildFailed
 from backend.supervisor.lock import DataDirBusy
 from backend.supervisor.supervisor import BackendFailed, Supervisor, SupervisorOptions

@@ -12,8 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from backend.paths import DataDir
-from backend.private_files import write_private
+from backend.local.paths import DataDir
+from backend.local.private_files import write_private
 
 Provider = Literal["demo", "openai", "openai-compatible"]
 

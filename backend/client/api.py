@@ -23,10 +23,17 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowQueryFail
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
-from backend.conversation_search import matches
+from backend.client.errors import (
+    BackendNotRunning,
+    BackendUnreachable,
+    ConversationUnreadable,
+    MessageRejected,
+    NoSuchConversation,
+)
+from backend.client.search import matches
 from backend.encryption.payload_key import require_keys
-from backend.paths import DataDir
-from backend.runtime_info import RuntimeInfo
+from backend.local.paths import DataDir
+from backend.local.runtime_info import RuntimeInfo
 from backend.stream.events import TERMINAL_TYPES, StreamEvent
 from backend.stream.redis_stream import Delivered, EventReader, marks_key, seq_key, stream_key
 from backend.supervisor.lock import DataDirLock
@@ -75,27 +82,6 @@ MAX_CONVERSATION_BYTES = 1_020_000
 # this much per message clearly fit, ``send`` needs no history query (one round trip
 # to the worker less before the first token).
 ASSUMED_REPLY_BYTES = 128 * 1024
-
-
-class BackendNotRunning(RuntimeError):
-    pass
-
-
-class BackendUnreachable(RuntimeError):
-    """The backend's Temporal server does not answer, or refused a request; the
-    message says which. (The window catches this, never Temporal's own errors.)"""
-
-
-class MessageRejected(ValueError):
-    """The message cannot be sent as it is; nothing was sent."""
-
-
-class NoSuchConversation(LookupError):
-    """No conversation has this id (never made, or deleted)."""
-
-
-class ConversationUnreadable(RuntimeError):
-    """The conversation exists but its history cannot be read now; the message says why."""
 
 
 def new_conversation_id() -> str:

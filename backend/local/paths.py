@@ -19,7 +19,7 @@ from pathlib import Path
 
 import platformdirs
 
-from backend.private_files import write_private
+from backend.local.private_files import write_private
 
 APP_NAME = "DuraChat"
 DATA_DIR_ENV = "DURACHAT_DATA_DIR"

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from backend.private_files import private_opener
+from backend.local.private_files import private_opener
 
 MAX_BYTES = 5 * 1024 * 1024
 BACKUPS = 3

@@ -20,8 +20,8 @@ from pathlib import Path
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from temporalio.service import RPCError
 
-from backend.client_api import BackendUnreachable, DuraChatClient, MessageRejected, Sent
-from backend.private_files import write_private
+from backend.client.api import BackendUnreachable, DuraChatClient, MessageRejected, Sent
+from backend.local.private_files import write_private
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from backend.paths import DataDir, DataDirNotPrivate
+from backend.local.paths import DataDir, DataDirNotPrivate
 from backend.supervisor.binaries import (
     BinaryNotFound,
     find_redis_server,

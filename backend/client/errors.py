@@ -1,0 +1,49 @@
+"""The errors the client API raises: one hierarchy, whatever failed beneath it.
+
+Temporal's and Redis's own exceptions are mapped to these at the client API's
+boundary, so the window and the CLI catch ``DuraChatError`` (or one of its kinds)
+and show its message: one line a user can act on.
+"""
+
+from __future__ import annotations
+
+
+class DuraChatError(Exception):
+    """Anything the client API could not do; ``str()`` is the line to show."""
+
+
+class BackendNotRunning(DuraChatError, RuntimeError):
+    """No backend runs on this data dir (reading still works: see the store)."""
+
+
+class BackendUnreachable(DuraChatError, RuntimeError):
+    """The backend's Temporal server does not answer, or refused a request; the
+    message says which. (The window catches this, never Temporal's own errors.)"""
+
+
+class MessageRejected(DuraChatError, ValueError):
+    """The message cannot be sent as it is; nothing was sent."""
+
+
+class NoSuchConversation(DuraChatError, LookupError):
+    """No conversation has this id (never made, or deleted)."""
+
+
+class ConversationUnreadable(DuraChatError, RuntimeError):
+    """The conversation exists but its history cannot be read now; the message says why."""
+
+
+class StoreError(DuraChatError, RuntimeError):
+    """The conversation store cannot be opened or written (disk full, damaged file,
+    made by a newer DuraChat); the message says which."""
+
+
+__all__ = [
+    "BackendNotRunning",
+    "BackendUnreachable",
+    "ConversationUnreadable",
+    "DuraChatError",
+    "MessageRejected",
+    "NoSuchConversation",
+    "StoreError",
+]

@@ -1,0 +1,1 @@
+"""Local files: where the data dir is, settings, API keys, runtime info, logs."""
