@@ -27,16 +27,16 @@ from PySide6.QtWidgets import (
 )
 
 from backend.client.api import (
-    BackendUnreachable,
-    ConversationUnreadable,
     DuraChatClient,
-    MessageRejected,
-    NoSuchConversation,
     check_message,
+    list_summaries,
     new_conversation_id,
     new_message_id,
+    read_history,
 )
+from backend.client.errors import MessageRejected, NoSuchConversation, StoreError
 from backend.client.outbox import Outbox, deliver_held
+from backend.client.store import ConversationStore
 from backend.local.paths import DataDir
 from backend.local.settings import Settings, SettingsError
 from backend.supervisor.supervisor import Supervisor, SupervisorOptions
@@ -55,7 +55,6 @@ HEALTH_MS = 2000
 HEALTH_WHILE_STARTING_MS = 100
 # Opening a conversation asks the worker for its history; while the worker restarts
 # that can take a while: after this long the user is told, and it is asked again.
-LOAD_TRY_S = 5
 
 
 class MainWindow(QMainWindow):
@@ -81,9 +80,11 @@ class MainWindow(QMainWindow):
         self._tasks: set[asyncio.Task[Any]] = set()
         self._follows: dict[str, asyncio.Task[None]] = {}
         self._shutting_down = False
-        self.outbox = Outbox(data.outbox_file)
+        # The store answers the list and every transcript, with or without a backend;
+        # held messages are rows of it too.
+        self.store = ConversationStore.in_data_dir(data.root)
+        self.outbox = Outbox(self.store, legacy_file=data.outbox_file)
         self._user_navigated = False  # once true, start-up no longer reopens the last one
-        self._list_generation = 0
         self._deliver_lock = asyncio.Lock()
         self._shut_down = False
         self.setWindowTitle("DuraChat")
@@ -224,7 +225,14 @@ class MainWindow(QMainWindow):
     # -- backend lifecycle ------------------------------------------------------------
 
     def start(self) -> None:
+        self._show_stored()
         self._spawn(self._start_backend())
+
+    def _show_stored(self) -> None:
+        """The conversations as the store holds them, before the backend is up."""
+        self.conversation_list.show_conversations(
+            list_summaries(self.store, self.conversation_list.query)
+        )
 
     async def _start_backend(self) -> None:
         self.retry_button.hide()
@@ -266,6 +274,8 @@ class MainWindow(QMainWindow):
         self._health_timer.start()
         self._deliver_soon()  # what an earlier run could not send yet
         await self.refresh_conversations()
+        if self.conversation_id is not None:  # opened while the backend started
+            self._spawn(self._load(self.conversation_id))
         # Resume where the user was: the conversation they last wrote in while it could
         # not be sent, else the most recent one, re-attached to its reply if one is
         # still being generated (unless the user already moved). A conversation the
@@ -363,6 +373,7 @@ class MainWindow(QMainWindow):
             except Exception:
                 log.exception("stopping the backend failed")
             self.supervisor = None
+        self.store.close()
         self._shut_down = True
         self.close()
         self.closed.emit()
@@ -370,18 +381,12 @@ class MainWindow(QMainWindow):
     # -- conversations ----------------------------------------------------------------
 
     async def refresh_conversations(self) -> None:
-        if self.client is None:
-            return
-        self._list_generation += 1
-        generation = self._list_generation
-        summaries = await self.client.list(self.conversation_list.query)
-        if generation != self._list_generation:
-            return  # a newer refresh (another search, say) started meanwhile: it shows
+        summaries = list_summaries(self.store, self.conversation_list.query)
         self.conversation_list.show_conversations(summaries)
         # Replies generating in conversations that are not open end unseen: look
         # again shortly so their "generating" dot goes when they finish. The open one
         # is followed, and its follower refreshes the list when the reply ends (every
-        # refresh asks the worker for every conversation: not while tokens stream).
+        # refresh reads the store: cheap, but not needed while tokens stream).
         unseen = any(s.running and s.conversation_id != self.conversation_id for s in summaries)
         if unseen and not self._list_timer.isActive():
             self._list_timer.start()
@@ -430,43 +435,33 @@ class MainWindow(QMainWindow):
                 self.model.add_pending(message.message_id, message.text)
 
     async def _load(self, conversation_id: str) -> None:
-        """Show the conversation from its history; while the backend cannot answer
-        (its worker restarting, say) say so and keep trying as long as it is open."""
-        assert self.client is not None
-        shown_before = self.status_label.text()
-        while True:
-            try:
-                view = await asyncio.wait_for(
-                    self.client.history(conversation_id, timeout=LOAD_TRY_S), LOAD_TRY_S + 1
-                )
-                break
-            except NoSuchConversation:
-                if conversation_id == self.conversation_id:
-                    self.status_label.setText("This conversation no longer exists.")
-                return
-            except ConversationUnreadable as exc:
-                if conversation_id == self.conversation_id:
-                    self.status_label.setText(f"This conversation cannot be read: {exc}")
-                return
-            except (BackendUnreachable, TimeoutError):
-                if conversation_id != self.conversation_id or self._shutting_down:
-                    return
-                self.status_label.setText(
-                    "Opening this conversation: the backend is not answering yet…"
-                )
-                await asyncio.sleep(1)
+        """Show the conversation as the store holds it (no backend needed), then follow
+        its reply if one is being generated."""
+        try:
+            view = read_history(self.store, conversation_id)
+        except NoSuchConversation:
+            if conversation_id == self.conversation_id:
+                self.status_label.setText("This conversation no longer exists.")
+            return
         if conversation_id != self.conversation_id:
             return
-        self.status_label.setText(shown_before)
         self.model.load(view)
         self._show_held(conversation_id)
         self._follow_running(view)
 
     def _follow_running(self, view: ConversationView) -> None:
         """Re-attach to the reply still being generated, from the start of its events,
-        and to the replies queued behind it."""
+        and to the replies queued behind it (once the backend is up: see
+        _start_backend; held messages are followed once delivered)."""
+        if self.client is None:
+            return
+        held = {m.message_id for m in self.outbox.pending()}
         for turn in view.turns:
-            if turn.status in ("queued", "running") and turn.turn_id not in self._follows:
+            if (
+                turn.status in ("queued", "running")
+                and turn.turn_id not in self._follows
+                and turn.turn_id not in held
+            ):
                 self.model.restart_live(turn.turn_id)
                 self._follow(view.conversation_id, turn.turn_id, "0-0")
 
@@ -524,7 +519,7 @@ class MainWindow(QMainWindow):
         message_id = new_message_id()
         try:
             self.outbox.hold(self.conversation_id, message_id, text)
-        except OSError as exc:
+        except StoreError as exc:
             self._give_back(text, f"Not sent: the message could not be kept on disk ({exc})")
             return
         self.model.add_pending(message_id, text)

@@ -1,4 +1,4 @@
-"""``durachat send``, ``history`` and ``list``: the chat from a terminal.
+"""``durachat send``: the chat from a terminal.
 
 ``send`` uses the backend running on the data dir, or starts one for the call.
 The reply streams to stdout as it arrives; tool calls and reasoning go to stderr
@@ -18,14 +18,12 @@ from typing import Any, TextIO
 import redis.exceptions
 from temporalio.service import RPCError, RPCStatusCode
 
-from backend.client.api import (
+from backend.client.api import DuraChatClient, check_message
+from backend.client.errors import (
     BackendNotRunning,
-    BackendUnreachable,
-    ConversationUnreadable,
-    DuraChatClient,
+    DuraChatError,
     MessageRejected,
     NoSuchConversation,
-    check_message,
 )
 from backend.encryption.payload_key import PayloadKeyError
 from backend.local.paths import DataDir
@@ -206,24 +204,6 @@ async def send_command(data: DataDir, text: str, conversation_id: str | None, as
         return 0
 
 
-async def history_command(data: DataDir, conversation_id: str) -> int:
-    async with backend_client(data) as client:
-        view = await client.history(conversation_id)
-    print(view.model_dump_json(indent=2))
-    return 0
-
-
-async def list_command(data: DataDir, as_json: bool) -> int:
-    async with backend_client(data) as client:
-        summaries = await client.list()
-    if as_json:
-        print(json.dumps([s.__dict__ for s in summaries], indent=2))
-    else:
-        for s in summaries:
-            print(f"{s.conversation_id}  {s.title}{'  (replying)' if s.running else ''}")
-    return 0
-
-
 def run_chat_command(coro: Coroutine[Any, Any, int], data: DataDir | None = None) -> int:
     """Run a chat command; every error a user can cause ends in one clear line.
 
@@ -259,7 +239,7 @@ def _run(coro: Coroutine[Any, Any, int], data: DataDir | None) -> tuple[int, str
         return 2, f"not sent: {exc}"
     except NoSuchConversation as exc:
         return 1, f"{exc} (durachat list shows them)"
-    except (ConversationUnreadable, BackendUnreachable, PayloadKeyError) as exc:
+    except (DuraChatError, PayloadKeyError) as exc:
         return 1, str(exc)
     except TimeoutError as exc:  # the worker restarting, Temporal stuck
         return 1, str(exc) or "the backend did not answer in time: try again in a moment"

@@ -54,10 +54,32 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_dir(history)
     history.add_argument("--conversation", metavar="ID", required=True)
     history.add_argument("--json", action="store_true", help="(the output is always JSON)")
+    history.add_argument("--last", type=_positive, metavar="N", help="only the newest N turns")
 
     listing = sub.add_parser("list", help="list the conversations, most recent first")
     _add_data_dir(listing)
+    listing.add_argument(
+        "--search", metavar="TEXT", default="", help="only those with every word of TEXT"
+    )
     listing.add_argument("--json", action="store_true")
+
+    export = sub.add_parser("export", help="write conversations out as Markdown or JSON")
+    _add_data_dir(export)
+    which = export.add_mutually_exclusive_group()
+    which.add_argument("--conversation", metavar="ID", help="this conversation")
+    which.add_argument("--all", action="store_true", help="every conversation (the default)")
+    export.add_argument("--format", choices=["markdown", "json"], default="markdown")
+    export.add_argument("-o", "--output", metavar="PATH", help="write here (default: stdout)")
+
+    imports = sub.add_parser(
+        "import", help="read a DuraChat JSON export or a ChatGPT conversations.json"
+    )
+    _add_data_dir(imports)
+    imports.add_argument("path", metavar="PATH")
+
+    delete = sub.add_parser("delete", help="delete a conversation everywhere, for good")
+    _add_data_dir(delete)
+    delete.add_argument("--conversation", metavar="ID", required=True)
 
     serve.add_argument(
         "--provider",
@@ -78,6 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="measure streaming side by side: direct, DuraChat, Temporal Workflow Streams",
     )
     bench.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    bench.add_argument(
+        "--scale",
+        action="store_true",
+        help="measure the conversation store at scale instead (10,000 conversations, a "
+        "1,000-turn conversation): see python -m backend.bench.scale --help",
+    )
     bench.add_argument(
         "--runs", type=_positive, default=20, metavar="N", help="rounds of prompts (default 20)"
     )
@@ -139,6 +167,10 @@ def _message_text(text: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "bench" and args.scale:
+        from backend.bench.scale import main as scale_main
+
+        return scale_main(["--json"] if args.json else [])
     if args.command == "bench":  # its own backend in a temporary data dir
         from backend.bench.command import run_bench_command
         from backend.bench.comparison import BenchOptions
@@ -171,17 +203,25 @@ def main(argv: list[str] | None = None) -> int:
                     on_locked=partial(save_choices, data, args.provider, args.base_url, args.model),
                 )
             )
-        if args.command in ("send", "history", "list"):
+        if args.command == "send":
             from backend.cli import chat as cli_chat
 
-            if args.command == "send":
-                text = _message_text(args.text)
-                coro = cli_chat.send_command(data, text, args.conversation, args.json)
-            elif args.command == "history":
-                coro = cli_chat.history_command(data, args.conversation)
-            else:
-                coro = cli_chat.list_command(data, args.json)
+            text = _message_text(args.text)
+            coro = cli_chat.send_command(data, text, args.conversation, args.json)
             return cli_chat.run_chat_command(coro, data)
+        if args.command in ("history", "list", "export", "import", "delete"):
+            from backend.cli import conversations as c
+
+            store_commands = {
+                "history": lambda: c.history_command(data, args.conversation, args.last),
+                "list": lambda: c.list_command(data, args.search, args.json),
+                "export": lambda: c.export_command(
+                    data, args.conversation, args.format, args.output
+                ),
+                "import": lambda: c.import_command(data, args.path),
+                "delete": lambda: c.delete_command(data, args.conversation),
+            }
+            return c.run_store_command(store_commands[args.command], data)
         if args.command == "doctor":
             from backend.cli.doctor import run_doctor
 

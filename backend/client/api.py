@@ -1,8 +1,10 @@
-"""The one async API the window and the CLI use to talk to a running backend.
+"""The one async API the window and the CLI use to talk to DuraChat.
 
-Durable state comes from the conversation workflows (signals in, queries out);
-the live view comes from each conversation's Redis stream. Nothing else of
-Temporal or Redis is visible to callers.
+Reading (``list``, ``history``, search, export) comes from the conversation store
+in the data dir and never needs the worker; sending, stopping and renaming are
+signals to the conversation's workflow; the live view of a turn comes from the
+conversation's Redis stream. Nothing of Temporal or Redis is visible to callers:
+their failures arrive as the errors of ``backend.client.errors``.
 """
 
 from __future__ import annotations
@@ -11,35 +13,38 @@ import asyncio
 import json
 import logging
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import TypeVar
 
 import redis.asyncio as aioredis
 from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowQueryFailedError
+from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
 from backend.client.errors import (
     BackendNotRunning,
     BackendUnreachable,
-    ConversationUnreadable,
     MessageRejected,
     NoSuchConversation,
 )
-from backend.client.search import matches
+from backend.client.store import ConversationStore
+from backend.client.store_types import HeldMessage
 from backend.encryption.payload_key import require_keys
 from backend.local.paths import DataDir
 from backend.local.runtime_info import RuntimeInfo
+from backend.local.settings import Settings, SettingsError
 from backend.stream.events import TERMINAL_TYPES, StreamEvent
 from backend.stream.redis_stream import Delivered, EventReader, marks_key, seq_key, stream_key
 from backend.supervisor.lock import DataDirLock
 from backend.temporal_connect import NAMESPACE, TASK_QUEUE, connect
-from backend.workflows.carried_state import fit_for_carry
 from backend.workflows.conversation_types import (
+    DEFAULT_CONTEXT_TOKENS,
     MAX_MESSAGE_BYTES,
     MAX_TITLE_CHARS,
     ConversationArgs,
@@ -48,6 +53,7 @@ from backend.workflows.conversation_types import (
     HistoryLimits,
     UserMessage,
 )
+from backend.workflows.model_context import context_turn
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -73,15 +79,6 @@ _HOLDING_CONVERSATIONS = (
     f"WorkflowType = '{WORKFLOW_TYPE}' AND ExecutionStatus != 'Completed' "
     "AND ExecutionStatus != 'ContinuedAsNew'"
 )
-# The workflow carries a conversation's text (twice: its turns and the agent's
-# items) through continue-as-new, in one payload that Temporal caps near 2 MB; past
-# this budget a conversation could no longer continue, so it refuses more text.
-MAX_CONVERSATION_BYTES = 1_020_000
-# What ``send`` assumes a reply adds to a conversation until a history view says
-# how much it really did: while the last view's size, the messages sent since and
-# this much per message clearly fit, ``send`` needs no history query (one round trip
-# to the worker less before the first token).
-ASSUMED_REPLY_BYTES = 128 * 1024
 
 
 def new_conversation_id() -> str:
@@ -95,16 +92,6 @@ def new_message_id() -> str:
 def encoded_size(text: str) -> int:
     """Bytes the text takes in a Temporal payload (JSON: control characters grow six-fold)."""
     return len(json.dumps(text, ensure_ascii=False).encode("utf-8")) - 2
-
-
-def conversation_size(view: ConversationView) -> int:
-    return sum(
-        encoded_size(t.user_text)
-        + encoded_size(t.reply)
-        + encoded_size(t.reasoning)
-        + sum(encoded_size(c.arguments) + encoded_size(c.output or "") for c in t.tool_calls)
-        for t in view.turns
-    )
 
 
 def check_message(text: str) -> None:
@@ -137,6 +124,30 @@ class ConversationSummary:
     error: str | None = None  # why the conversation cannot be read now, if it cannot
 
 
+def read_history(
+    store: ConversationStore,
+    conversation_id: str,
+    *,
+    last: int | None = None,
+    before: str | None = None,
+) -> ConversationView:
+    """A conversation's history from the store, with the turn being answered marked
+    (the workflow answers in order: the first delivered turn not finished)."""
+    view = store.history(conversation_id, last=last, before=before)
+    if view.running_turn_id is None:
+        view.running_turn_id = next(
+            (t.turn_id for t in view.turns if t.status in ("queued", "running")), None
+        )
+    return view
+
+
+def list_summaries(store: ConversationStore, search: str = "") -> list[ConversationSummary]:
+    return [
+        ConversationSummary(r.conversation_id, r.title, r.updated_at, r.running)
+        for r in store.list_conversations(search)
+    ]
+
+
 def check_title(title: str) -> str:
     """The title as the workflow will keep it, or MessageRejected."""
     title = " ".join(title.split())
@@ -150,19 +161,26 @@ def check_title(title: str) -> str:
 
 
 class DuraChatClient:
-    def __init__(self, info: RuntimeInfo, temporal: Client, redis: aioredis.Redis) -> None:
+    def __init__(
+        self,
+        info: RuntimeInfo,
+        temporal: Client,
+        redis: aioredis.Redis,
+        store: ConversationStore,
+    ) -> None:
         self.info = info
         self.temporal = temporal
         self.redis = redis
+        self.store = store
         self.reader = EventReader(redis)
         self.limits = HistoryLimits()
-        # Per conversation: its size in the last history view, plus what was sent since.
-        self._size_bound: dict[str, int] = {}
+        self._settings_file = Path(info.data_dir) / "settings.json"
+        # Conversations whose workflow was seen taking a message here: a plain signal
+        # is a cheaper server call than signal-with-start (which reads the store).
+        self._running: set[str] = set()
         # Per conversation: the live stream's position at the end of the last turn
         # followed here to its end (never moved back).
         self._followed_to: dict[str, str] = {}
-        # Deleted here: Temporal removes a deleted run from its listings moments later.
-        self._deleted: set[str] = set()
 
     @classmethod
     async def connect(cls, data: DataDir) -> DuraChatClient:
@@ -182,11 +200,13 @@ class DuraChatClient:
                 "it may still be starting, or stuck: if this lasts, quit DuraChat and start it "
                 "again"
             ) from None
+        store = ConversationStore.in_data_dir(Path(info.data_dir))
         redis = aioredis.Redis.from_url(info.redis_url(), socket_connect_timeout=2)
-        return cls(info, temporal, redis)
+        return cls(info, temporal, redis, store)
 
     async def close(self) -> None:
         await self.redis.aclose()
+        self.store.close()
 
     # -- commands ----------------------------------------------------------------------
 
@@ -198,111 +218,122 @@ class DuraChatClient:
         *,
         must_exist: bool = False,
     ) -> Sent:
-        """Send a user message (starting the conversation if new). Resending the same
-        ``message_id`` is safe: the workflow applies it once. With ``must_exist``, a
-        ``conversation_id`` that names no conversation raises NoSuchConversation
-        instead of starting one under that id."""
+        """Send a user message (starting the conversation if new). The message is in
+        the store before anything else, marked held until the workflow has it (see
+        ``held``). Resending the same ``message_id`` is safe: it is applied once. With
+        ``must_exist``, a ``conversation_id`` that names no conversation raises
+        NoSuchConversation instead of starting one under that id."""
         check_message(text)
-        named = conversation_id is not None
-        if conversation_id is not None:
-            await self._check_room(conversation_id, text, must_exist)
+        if (
+            must_exist
+            and conversation_id is not None
+            and self.store.get_conversation(conversation_id) is None
+        ):
+            raise NoSuchConversation(f"no such conversation: {conversation_id}")
         conversation_id = conversation_id or new_conversation_id()
         message_id = message_id or new_message_id()
+        self.store.add_message(conversation_id, message_id, text, at=time.time(), delivered=False)
         after = await self._stream_position(conversation_id)
-        message = UserMessage(message_id=message_id, text=text)
-        if conversation_id in self._size_bound:
-            # Seen running: a plain signal is a cheaper server call than signal-with-start.
+        if self._already_answered(conversation_id, message_id):
+            self.store.mark_delivered(message_id)
+            return Sent(conversation_id, message_id, after)
+        message = UserMessage(
+            message_id=message_id, text=text, context_tokens=self._context_tokens()
+        )
+        try:
+            await self._deliver(conversation_id, message)
+        except RPCError as exc:
+            raise BackendUnreachable(
+                f"the backend did not take the message ({exc.message}); it is kept and "
+                "sent again when the backend is back"
+            ) from exc
+        self.store.mark_delivered(message_id)
+        return Sent(conversation_id, message_id, after)
+
+    def held(self) -> list[HeldMessage]:
+        """Messages sent but not yet taken by the backend, oldest first (the outbox)."""
+        return self.store.undelivered()
+
+    def _already_answered(self, conversation_id: str, message_id: str) -> bool:
+        """A resent message whose turn the store already holds as finished: sending it
+        again would answer it twice once the workflow has forgotten it."""
+        turn = self.store.turn(conversation_id, message_id)
+        return turn is not None and turn.status in ("done", "failed", "stopped")
+
+    async def _deliver(self, conversation_id: str, message: UserMessage) -> None:
+        if conversation_id in self._running:
             try:
                 await self.temporal.get_workflow_handle(conversation_id).signal("send", message)
-                return Sent(conversation_id, message_id, after)
+                return
             except RPCError as exc:
                 if exc.status != RPCStatusCode.NOT_FOUND:
                     raise
-        carried = await self._state_to_carry(conversation_id) if named else None
-        await self._start(conversation_id, carried, message)
-        return Sent(conversation_id, message_id, after)
+                self._running.discard(conversation_id)  # its run ended: start it again
+        await self._start(conversation_id, message)
+        self._running.add(conversation_id)
 
-    async def _state_to_carry(self, conversation_id: str) -> ConversationState | None:
-        """What a new run of this conversation starts from: None for a new or running
-        conversation, else the state its last run ended with (a run ended by a limit or
-        by hand), so the conversation goes on where it was instead of starting empty.
-        Runs that hold no conversation (someone else's input) are passed over."""
-        try:
-            described = await self.temporal.get_workflow_handle(conversation_id).describe()
-        except RPCError as exc:
-            if exc.status == RPCStatusCode.NOT_FOUND:
-                return None
-            raise
-        if described.status == WorkflowExecutionStatus.RUNNING:
+    async def _start(self, conversation_id: str, message: UserMessage) -> None:
+        """Signal-with-start: a running workflow takes the message; else a new run
+        starts from the store (the conversation's unfinished turns and the model's
+        context), so a conversation whose run ended goes on with nothing lost."""
+        state = await asyncio.to_thread(self._state_from_store, conversation_id)
+        await self.temporal.start_workflow(
+            WORKFLOW_TYPE,
+            ConversationArgs(conversation_id=conversation_id, state=state, limits=self.limits),
+            id=conversation_id,
+            task_queue=TASK_QUEUE,
+            # Another client starting it at the same moment: one run, not two.
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            start_signal="send",
+            start_signal_args=[message],
+        )
+
+    def _state_from_store(self, conversation_id: str) -> ConversationState | None:
+        record = self.store.get_conversation(conversation_id)
+        if record is None:
             return None
-        runs = await self._holding_runs(conversation_id)
-        for run_id in runs:
-            try:
-                state = await self._query(
-                    conversation_id, run_id, "state", ConversationState, QUERY_TIMEOUT
-                )
-            except ConversationUnreadable:
-                continue  # a run that holds no conversation, or never started
-            if state is not None:
-                return state
-        if runs:
-            raise ConversationUnreadable(
-                f"conversation {conversation_id} ended and none of its runs can be read "
-                f"(see {self.info.log_dir}/worker.log)"
-            )
-        return None
+        budget = self._context_tokens() or DEFAULT_CONTEXT_TOKENS
+        items, starts_at = self.store.context_items(conversation_id, budget)
+        return ConversationState(
+            conversation_id=conversation_id,
+            title=record.title,
+            title_is_custom=record.title_is_custom,
+            created_at=record.created_at,
+            turns=self.store.unfinished_turns(conversation_id),
+            context=[context_turn(starts_at or "", items)] if items else [],
+            context_tokens=budget,
+        )
 
-    async def _holding_runs(self, conversation_id: str) -> list[str]:
-        """The ids of the runs that may hold this conversation, newest first."""
-        if not _CONVERSATION_ID.fullmatch(conversation_id):
-            return []  # not an id DuraChat makes (and not one to put in a query)
-        runs: list[tuple[float, str]] = []
-        async for wf in self.temporal.list_workflows(
-            f"WorkflowId = '{conversation_id}' AND {_HOLDING_CONVERSATIONS}"
-        ):
-            runs.append((wf.start_time.timestamp() if wf.start_time else 0.0, wf.run_id))
-        return [run_id for _, run_id in sorted(runs, reverse=True)]
-
-    async def _check_room(self, conversation_id: str, text: str, must_exist: bool) -> None:
-        """Refuse text a conversation cannot carry any more (see MAX_CONVERSATION_BYTES).
-
-        Needs the conversation's history unless the last view seen of it shows room
-        enough (see ASSUMED_REPLY_BYTES): while the history cannot be had (the worker
-        restarting) this raises TimeoutError, so the outbox keeps the message and
-        tries again; a conversation that does not exist yet has room.
-        """
-        adds = encoded_size(text) + ASSUMED_REPLY_BYTES
-        bound = self._size_bound.get(conversation_id)
-        if bound is not None and bound + adds <= MAX_CONVERSATION_BYTES:
-            self._size_bound[conversation_id] = bound + adds
-            return
+    def _context_tokens(self) -> int | None:
+        """The model's context budget the settings give (None: the workflow's default)."""
         try:
-            view = await asyncio.wait_for(self.history(conversation_id, timeout=2), 3)
-        except NoSuchConversation:
-            if must_exist:
-                raise
-            return
-        total = conversation_size(view) + encoded_size(text)
-        self._size_bound[conversation_id] = total + ASSUMED_REPLY_BYTES
-        if total > MAX_CONVERSATION_BYTES:
-            raise MessageRejected(
-                f"this conversation is too long to go on ({total / 1e6:.2f} MB of text; the "
-                f"limit is {MAX_CONVERSATION_BYTES / 1e6:.2f} MB): start a new conversation"
-            )
+            return Settings.load(self._settings_file).context_budget()
+        except SettingsError:
+            return None  # the worker says what is wrong with the file at the model call
 
     async def stop(self, conversation_id: str, turn_id: str | None = None) -> None:
-        await self.temporal.get_workflow_handle(conversation_id).signal("stop", turn_id)
+        try:
+            await self.temporal.get_workflow_handle(conversation_id).signal("stop", turn_id)
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:
+                raise BackendUnreachable(f"the backend refused Stop: {exc.message}") from exc
 
     async def rename(self, conversation_id: str, title: str) -> None:
         title = check_title(title)
-        await self.temporal.get_workflow_handle(conversation_id).signal("rename", title)
+        if self.store.get_conversation(conversation_id) is None:
+            raise NoSuchConversation(f"no such conversation: {conversation_id}")
+        self.store.set_title(conversation_id, title, custom=True)
+        try:  # the running workflow carries the title on; one not running needs nothing
+            await self.temporal.get_workflow_handle(conversation_id).signal("rename", title)
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:
+                log.warning("%s did not take the new title: %s", conversation_id, exc.message)
 
     async def delete(self, conversation_id: str) -> None:
         """Delete a conversation for good: its workflow (a reply in progress ends with
-        it), its durable history and its live stream."""
-        # The newest run first (a running one is terminated), then every earlier run:
-        # one ended from outside would otherwise be listed again. Temporal does the
-        # deleting in the background, moments later.
+        it), its live stream, and everything the store holds of it."""
+        # The newest run first (a running one is terminated), then every earlier run.
+        # Temporal does the deleting in the background, moments later.
         runs = [None, *await self._all_runs(conversation_id)]
         for run_id in runs:
             try:
@@ -314,13 +345,15 @@ class DuraChatClient:
                 )
             except RPCError as exc:
                 if exc.status != RPCStatusCode.NOT_FOUND:
-                    raise
+                    raise BackendUnreachable(
+                        f"the backend refused to delete {conversation_id}: {exc.message}"
+                    ) from exc
         await self.redis.delete(
             stream_key(conversation_id), seq_key(conversation_id), marks_key(conversation_id)
         )
-        self._size_bound.pop(conversation_id, None)
+        self.store.delete_conversation(conversation_id)
+        self._running.discard(conversation_id)
         self._followed_to.pop(conversation_id, None)
-        self._deleted.add(conversation_id)
 
     async def _all_runs(self, conversation_id: str) -> list[str]:
         if not _CONVERSATION_ID.fullmatch(conversation_id):
@@ -330,155 +363,25 @@ class DuraChatClient:
             async for wf in self.temporal.list_workflows(f"WorkflowId = '{conversation_id}'")
         ]
 
-    # -- durable state -------------------------------------------------------------------
+    # -- reading: the store --------------------------------------------------------------
 
-    async def history(self, conversation_id: str, timeout: float | None = None) -> ConversationView:
-        """The durable conversation. A query needs a worker: with no worker running it
-        waits for one, so callers that must not stall pass a ``timeout`` (seconds).
-
-        Raises NoSuchConversation, or ConversationUnreadable when no run of it can
-        answer (its history does not replay, a payload it holds is over a limit).
-        """
-        try:
-            view = await self._view(conversation_id, None, timeout)
-        except ConversationUnreadable:
-            # The newest run under this id may not be the conversation's (a run ended
-            # from outside, someone else's input): ask the runs that may hold it.
-            for run_id in await self._holding_runs(conversation_id):
-                try:
-                    view = await self._view(conversation_id, run_id, timeout)
-                    break
-                except ConversationUnreadable:
-                    continue
-            else:
-                raise
-        self._size_bound[conversation_id] = conversation_size(view)
-        return view
-
-    async def _view(
-        self, conversation_id: str, run_id: str | None, timeout: float | None
-    ) -> ConversationView:
-        return await self._query(
-            conversation_id,
-            run_id,
-            "history",
-            ConversationView,
-            timedelta(seconds=timeout) if timeout else None,
-        )
-
-    async def _query(
+    async def history(
         self,
         conversation_id: str,
-        run_id: str | None,
-        name: str,
-        result_type: type[T],
-        timeout: timedelta | None,
-    ) -> T:
-        """A query of one run, its failures said in this API's terms: NoSuchConversation;
-        ConversationUnreadable when the run cannot answer (its workflow failed the query,
-        or it never started); TimeoutError when no worker can answer now."""
-        handle = self.temporal.get_workflow_handle(conversation_id, run_id=run_id)
-        try:
-            return await handle.query(name, result_type=result_type, rpc_timeout=timeout)
-        except WorkflowQueryFailedError as exc:
-            if str(exc) != _OUR_FAILURE:
-                # Said by the server, not by the workflow: no worker polls right now.
-                raise TimeoutError(
-                    f"the backend cannot answer for {conversation_id} now ({exc})"
-                ) from None
-            raise ConversationUnreadable(
-                f"conversation {conversation_id} cannot be read: the worker could not "
-                f"answer for it (see {self.info.log_dir}/worker.log)"
-            ) from None
-        except RPCError as exc:
-            if exc.status == RPCStatusCode.NOT_FOUND:
-                raise NoSuchConversation(f"no such conversation: {conversation_id}") from None
-            if exc.status == RPCStatusCode.FAILED_PRECONDITION:
-                if _ENDED_UNSTARTED in exc.message:  # will never answer
-                    raise ConversationUnreadable(
-                        f"conversation {conversation_id} cannot be read: {exc.message}"
-                    ) from None
-                # No worker polls, or the run's first task has not run yet.
-                raise TimeoutError(
-                    f"the backend cannot answer for {conversation_id} now ({exc.message})"
-                ) from None
-            raise BackendUnreachable(f"the backend refused the request: {exc.message}") from exc
+        timeout: float | None = None,
+        *,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> ConversationView:
+        """The conversation as the store holds it (``last``: only the newest turns,
+        before the turn ``before`` if given). Raises NoSuchConversation. ``timeout``
+        is accepted for callers of the workflow-backed API; the store does not wait."""
+        return read_history(self.store, conversation_id, last=last, before=before)
 
     async def list(self, search: str = "") -> list[ConversationSummary]:
         """The conversations, most recent first; with ``search``, only those whose
         title or messages contain every word of it."""
-        latest: dict[str, tuple[float, bool]] = {}  # id -> its newest run: started, running
-        async for wf in self.temporal.list_workflows(_HOLDING_CONVERSATIONS):
-            if wf.id in self._deleted:
-                continue
-            started = wf.start_time.timestamp() if wf.start_time else 0.0
-            if wf.id not in latest or started > latest[wf.id][0]:
-                latest[wf.id] = (started, wf.status == WorkflowExecutionStatus.RUNNING)
-        ended = [i for i, (_started, running) in latest.items() if not running]
-        if ended:
-            await asyncio.gather(*(self._revive(i) for i in ended))
-        summaries = await asyncio.gather(
-            *(self._summary(i, started, search) for i, (started, _r) in latest.items())
-        )
-        return sorted(
-            (s for s in summaries if s is not None), key=lambda s: s.updated_at, reverse=True
-        )
-
-    async def _revive(self, conversation_id: str) -> None:
-        """Start a new run of a conversation whose run was ended from outside (by a
-        limit, by hand, by another user), from the state it ended with: the dev server
-        deletes ended runs a day later, and the conversation with them. One that cannot
-        be read stays listed with the reason."""
-        try:
-            state = await self._state_to_carry(conversation_id)
-        except (ConversationUnreadable, BackendUnreachable, RPCError, TimeoutError) as exc:
-            log.warning("could not carry on conversation %s: %s", conversation_id, exc)
-            return
-        if state is not None:
-            await self._start(conversation_id, state)
-
-    async def _start(
-        self,
-        conversation_id: str,
-        state: ConversationState | None,
-        message: UserMessage | None = None,
-    ) -> None:
-        """Start a run of the conversation from ``state`` (None: a new conversation),
-        with ``message`` as its first signal; a run already going takes the message."""
-        await self.temporal.start_workflow(
-            WORKFLOW_TYPE,
-            ConversationArgs(
-                conversation_id=conversation_id,
-                state=fit_for_carry(state) if state is not None else None,
-                limits=self.limits,
-            ),
-            id=conversation_id,
-            task_queue=TASK_QUEUE,
-            # Another client starting it at the same moment: one run, not two.
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            start_signal="send" if message is not None else None,
-            start_signal_args=[message] if message is not None else [],
-        )
-
-    async def _summary(
-        self, conversation_id: str, started: float, search: str
-    ) -> ConversationSummary | None:
-        """None for a conversation that cannot answer now (deleted meanwhile, its worker
-        restarting) or does not match: the list shows the others rather than wait. One
-        that cannot be read at all is listed with the reason, never breaking the list."""
-        try:
-            view = await self._history_now(conversation_id, timeout=2)
-        except NoSuchConversation:
-            return None  # deleted after the listing was made
-        except ConversationUnreadable as exc:
-            if search and search.casefold() not in conversation_id.casefold():
-                return None
-            return ConversationSummary(conversation_id, conversation_id, started, False, str(exc))
-        if view is None or not matches(view, search):
-            return None
-        return ConversationSummary(
-            view.conversation_id, view.title, view.updated_at, view.running_turn_id is not None
-        )
+        return list_summaries(self.store, search)
 
     # -- the live stream -----------------------------------------------------------------
 
@@ -545,16 +448,8 @@ class DuraChatClient:
             return []  # Redis is down: the history is all there is
 
     async def _history_now(self, conversation_id: str, timeout: float) -> ConversationView | None:
-        """The history if it can be had within ``timeout``; None while Temporal or the
-        worker is restarting (the live stream goes on meanwhile). A conversation that
-        no longer exists raises NoSuchConversation; one that cannot answer,
-        ConversationUnreadable."""
-        try:
-            return await asyncio.wait_for(self.history(conversation_id, timeout), timeout + 1)
-        except (RPCError, BackendUnreachable):
-            return None
-        except TimeoutError:
-            return None
+        """The history from the store (kept for the follower's polling rhythm)."""
+        return read_history(self.store, conversation_id)
 
 
 def _stream_id(position: str) -> tuple[int, int]:

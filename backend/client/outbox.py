@@ -1,85 +1,77 @@
 """Messages the user sent while the backend could not take them, held until it can.
 
-A message goes into the outbox (a 0600 file in the data dir) before the first try
-to send it and leaves only once Temporal has accepted it. So a message typed while
-the backend is down, or restarting after a crash, is delivered when it is back,
-even if the window itself was closed or crashed meanwhile. Exactly once: the
-message keeps the id the client made, and the conversation workflow applies an id
-only once, however often it is resent.
+A message is written to the conversation store, marked held, before the first try
+to send it, and is marked delivered only once Temporal has accepted it. So a
+message typed while the backend is down, or restarting after a crash, is shown in
+its conversation and delivered when the backend is back, even if the window
+itself was closed or crashed meanwhile. Exactly once: the message keeps the id the
+client made, and the conversation workflow applies an id only once, however often
+it is resent.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
-from temporalio.service import RPCError
+from pydantic import TypeAdapter, ValidationError
 
-from backend.client.api import BackendUnreachable, DuraChatClient, MessageRejected, Sent
-from backend.local.private_files import write_private
+from backend.client.api import DuraChatClient, Sent
+from backend.client.errors import DuraChatError, MessageRejected, StoreError
+from backend.client.store import ConversationStore
+from backend.client.store_types import HeldMessage
 
 log = logging.getLogger(__name__)
-
-
-class HeldMessage(BaseModel):
-    conversation_id: str
-    message_id: str
-    text: str
-    held_at: float
-
 
 _HELD_LIST = TypeAdapter(list[HeldMessage])
 
 
 class Outbox:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._held: dict[str, HeldMessage] = {m.message_id: m for m in self._read()}
+    """The held messages: rows of the conversation store not yet delivered."""
 
-    def _read(self) -> list[HeldMessage]:
+    def __init__(self, store: ConversationStore, legacy_file: Path | None = None) -> None:
+        self.store = store
+        if legacy_file is not None:
+            self._take_over(legacy_file)
+
+    def _take_over(self, path: Path) -> None:
+        """Move the messages an earlier DuraChat held in a JSON file into the store."""
         try:
-            return _HELD_LIST.validate_json(self.path.read_bytes())
+            held = _HELD_LIST.validate_json(path.read_bytes())
         except FileNotFoundError:
-            return []
-        except OSError as exc:
-            log.error("the outbox %s cannot be read (%s)", self.path, exc)
-            return []
-        except (ValidationError, ValueError) as exc:
-            # Keep the damaged file for the user to inspect rather than overwrite it.
-            kept = self.path.with_name(f"{self.path.name}.damaged-{int(time.time())}")
-            self.path.replace(kept)
-            log.error("the outbox %s was unreadable (%s); kept it as %s", self.path, exc, kept)
-            return []
-
-    def _write(self) -> None:
-        payload = [m.model_dump() for m in self._held.values()]
-        write_private(self.path, json.dumps(payload, ensure_ascii=False))
+            return
+        except (OSError, ValidationError, ValueError) as exc:
+            log.error("the old outbox %s cannot be read (%s); it is left as it is", path, exc)
+            return
+        for message in held:
+            self.store.add_message(
+                message.conversation_id,
+                message.message_id,
+                message.text,
+                at=message.held_at,
+                delivered=False,
+            )
+        path.unlink()
 
     def hold(self, conversation_id: str, message_id: str, text: str) -> HeldMessage:
-        """Record the message before it is sent; raises OSError if it cannot be kept."""
-        message = HeldMessage(
-            conversation_id=conversation_id, message_id=message_id, text=text, held_at=time.time()
-        )
-        self._held[message_id] = message
-        self._write()
-        return message
+        """Record the message before it is sent; raises StoreError if it cannot be kept."""
+        self.store.add_message(conversation_id, message_id, text, at=time.time(), delivered=False)
+        return next(m for m in self.pending() if m.message_id == message_id)
 
     def release(self, message_id: str) -> None:
-        """The backend has the message: forget it."""
-        if self._held.pop(message_id, None) is not None:
-            self._write()
+        """Forget a held message without sending it (its conversation was deleted, or
+        the backend refused it for good)."""
+        self.store.discard_held(message_id)
 
     def pending(self) -> list[HeldMessage]:
         """Held messages, oldest first (the order the user sent them)."""
-        return sorted(self._held.values(), key=lambda m: m.held_at)
+        return self.store.undelivered()
 
     def __contains__(self, message_id: object) -> bool:
-        return message_id in self._held
+        return any(m.message_id == message_id for m in self.pending())
 
 
 @dataclass
@@ -98,7 +90,8 @@ class Delivery:
 async def deliver_held(
     outbox: Outbox, client: DuraChatClient, attempt_timeout: float = 5.0
 ) -> Delivery:
-    """Send the held messages, oldest first; stop at the first that cannot go yet.
+    """Send the held messages, oldest first; stop at the first that cannot go yet
+    (a refused one is given back, in ``refused``, and the next goes on).
 
     An attempt is cut short after ``attempt_timeout`` (Temporal's client retries a
     dead server for several seconds): if it did reach the backend after all, the
@@ -118,21 +111,16 @@ async def deliver_held(
             result.refused.append((message, str(exc)))
             _release(outbox, message)
             continue
-        except Exception as exc:
-            if not isinstance(
-                exc, (RPCError, BackendUnreachable, OSError, TimeoutError, ConnectionError)
-            ):
-                log.exception("sending a held message failed; it stays held")
-            result.stalled = True
+        except (DuraChatError, OSError, TimeoutError, ConnectionError):
+            result.stalled = True  # the backend cannot take it now: it stays held
             break
-        _release(outbox, message)
-        result.sent.append(sent)
+        result.sent.append(sent)  # send marked it delivered
     return result
 
 
 def _release(outbox: Outbox, message: HeldMessage) -> None:
     try:
         outbox.release(message.message_id)
-    except OSError as exc:
-        # It stays on disk and goes again later: applied once all the same.
+    except StoreError as exc:
+        # It stays held and goes again later: applied once all the same.
         log.warning("could not update the outbox (%s); %s will be resent", exc, message.message_id)

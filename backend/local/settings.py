@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
 from backend.local.paths import DataDir
 from backend.local.private_files import write_private
+from backend.workflows.conversation_types import (
+    DEFAULT_CONTEXT_TOKENS,
+    MAX_CONTEXT_TOKENS,
+    MIN_CONTEXT_TOKENS,
+)
 
 Provider = Literal["demo", "openai", "openai-compatible"]
 
@@ -23,6 +28,18 @@ DEFAULT_MODELS: dict[str, str] = {
     "openai-compatible": "llama3.2",
 }
 OPENAI_BASE_URL = "https://api.openai.com/v1"
+# How much of a conversation each message sends the model, for models known here
+# (by name prefix): well within their context windows, leaving room for the reply.
+# Others get DEFAULT_CONTEXT_TOKENS unless settings say otherwise.
+KNOWN_CONTEXT_TOKENS: dict[str, int] = {
+    "gpt-4.1": 200_000,
+    "gpt-4o": 96_000,
+    "gpt-5": 200_000,
+    "o3": 150_000,
+    "o4": 150_000,
+    "llama3": 6_000,
+}
+ContextTokens = Annotated[int, Field(ge=MIN_CONTEXT_TOKENS, le=MAX_CONTEXT_TOKENS)]
 
 
 class SettingsError(RuntimeError):
@@ -44,6 +61,8 @@ class Settings(BaseModel):
     max_reply_s: float = Field(default=540.0, gt=0, le=540.0, allow_inf_nan=False)
     web_ui: bool = False
     theme: Literal["system", "light", "dark"] = "system"
+    # Per model name: how many tokens of the conversation each message sends it.
+    context_tokens: dict[str, ContextTokens] = Field(default_factory=dict)
 
     @property
     def uses_responses_api(self) -> bool:
@@ -54,6 +73,14 @@ class Settings(BaseModel):
     @property
     def model_name(self) -> str:
         return self.model or DEFAULT_MODELS[self.provider]
+
+    def context_budget(self) -> int:
+        """Tokens of earlier turns the model in use is sent with each message."""
+        name = self.model_name
+        if name in self.context_tokens:
+            return self.context_tokens[name]
+        known = [(len(p), v) for p, v in KNOWN_CONTEXT_TOKENS.items() if name.startswith(p)]
+        return max(known)[1] if known else DEFAULT_CONTEXT_TOKENS
 
     def describe(self) -> str:
         """How the window and CLI label the model in use."""

@@ -8,6 +8,7 @@ key is read here, in the worker, at call time, and goes only into the HTTP clien
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 
 import httpx
 from agents import Model, ModelProvider, OpenAIChatCompletionsModel, OpenAIResponsesModel
@@ -19,7 +20,7 @@ from backend.local.settings import Settings, SettingsError
 from backend.models.endpoint import EndpointError, choose_endpoint
 from backend.models.openai_client import WorkerOpenAI
 from backend.models.streaming_model import StreamingModel
-from backend.worker import resources
+from backend.stream.redis_stream import EventPublisher
 
 
 class ConfigurationError(ApplicationError):
@@ -30,17 +31,24 @@ class ConfigurationError(ApplicationError):
 
 
 class DuraChatModelProvider(ModelProvider):
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        settings: Callable[[], Settings],
+        publisher: EventPublisher,
+        demo_base_url: str | None,
+    ) -> None:
+        self._settings = settings
+        self._publisher = publisher
+        self._demo_base_url = demo_base_url
         # One client per endpoint and key, so connections are reused across calls.
         self._clients: dict[tuple[str, str, float], AsyncOpenAI] = {}
 
     def get_model(self, model_name: str | None) -> Model:
-        res = resources.current()
         try:
-            settings = res.settings()
+            settings = self._settings()
         except SettingsError as exc:
             raise ConfigurationError(str(exc)) from None
-        base_url, key = self._endpoint(settings, res.demo_base_url)
+        base_url, key = self._endpoint(settings, self._demo_base_url)
         client = self._client(base_url, key, settings.request_timeout_s)
         name = settings.model_name
         inner: Model
@@ -52,7 +60,7 @@ class DuraChatModelProvider(ModelProvider):
             inner,
             label=settings.describe(),
             endpoint=base_url,
-            publisher=res.publisher,
+            publisher=self._publisher,
             timeout_s=settings.request_timeout_s,
             max_reply_s=settings.max_reply_s,
         )

@@ -41,6 +41,10 @@ MAXLEN = 50_000  # events kept per conversation (approximate trimming, cheap)
 # in Temporal stays whole, only the live view of an hours-long outage thins out).
 MAX_HELD = 200_000
 MARKS_TTL_S = 7 * 24 * 3600  # publisher marks outlive any outage worth retrying
+# Once a turn is in the conversation store its live events are needed only by a window
+# still catching up: the stream and its counter expire this long after the last turn
+# ended (an append clears the expiry), so Redis does not grow with the conversations.
+IDLE_TTL_S = 600
 HAND_OVER_EVERY = 16  # events parsed between event-loop turns for the sender, at most
 
 # KEYS: stream, seq counter, publisher marks (hash: publisher id -> last number applied)
@@ -54,6 +58,8 @@ if seq <= floor then
   seq = floor + 1
   redis.call('SET', KEYS[2], seq)
 end
+redis.call('PERSIST', KEYS[1])
+redis.call('PERSIST', KEYS[2])
 redis.call('HSET', KEYS[3], ARGV[3], ARGV[4])
 redis.call('EXPIRE', KEYS[3], ARGV[6])
 redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*',
@@ -204,6 +210,18 @@ class EventPublisher:
                 reason,
             )
             self._last_error_log = now
+
+    async def let_expire(self, conversation_id: str, ttl_s: int = IDLE_TTL_S) -> None:
+        """Let the conversation's stream expire once its turns are stored (see
+        IDLE_TTL_S); a next turn's first append keeps it again. Best effort: with
+        Redis down the stream simply stays."""
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.expire(stream_key(conversation_id), ttl_s)
+                pipe.expire(seq_key(conversation_id), ttl_s)
+                await pipe.execute()
+        except (RedisError, OSError) as exc:
+            log.warning("could not let a stream expire (%s)", type(exc).__name__)
 
     async def close(self) -> None:
         await self.flush()

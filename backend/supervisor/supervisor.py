@@ -188,10 +188,28 @@ class Supervisor:
             ) from exc
 
         await reencrypt_legacy_runs(self.client, keys.encrypted_since)
+        await self._move_conversations_to_store()
         for child in self.children.values():
             child.watch()
         log.info("backend ready: %s", self.info.model_dump(exclude={"redis_password"}))
         return self.info
+
+    async def _move_conversations_to_store(self) -> None:
+        """Once per data dir: conversations from before the store go into it (see
+        store_upgrade), before anyone reads the store through this backend."""
+        from temporalio.service import RPCError
+
+        from backend.client.store import ConversationStore
+        from backend.supervisor.store_upgrade import import_from_workflows, needs_import
+
+        store = ConversationStore.in_data_dir(self.data.root)
+        try:
+            if needs_import(store):
+                await import_from_workflows(self.client, store)
+        except RPCError as exc:  # tried again at the next start
+            log.warning("could not move conversations to the store: %s", exc.message)
+        finally:
+            store.close()
 
     @staticmethod
     async def _all_or_nothing(starts: list[Awaitable[None]]) -> None:

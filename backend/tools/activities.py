@@ -3,6 +3,10 @@
 A tool's own failure (bad arguments, a path outside the granted folder) is an
 outcome with ``error`` set, shown to the model and the user; only unexpected
 crashes make the activity fail and be retried by Temporal.
+
+An output too large to travel in the workflow (claim check) goes to the
+conversation store's blobs by its hash; the outcome carries its beginning, which
+is all the turn's budgets let through anyway, and the hash.
 """
 
 from __future__ import annotations
@@ -10,18 +14,20 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel
 from temporalio import activity
 
-from backend.local.settings import SettingsError
+from backend.client.store import ConversationStore
+from backend.local.settings import Settings, SettingsError
 from backend.stream.events import ToolResult
+from backend.stream.redis_stream import EventPublisher
 from backend.tools.calculator import calculate
 from backend.tools.clock import current_time
 from backend.tools.errors import ToolError
 from backend.tools.files import list_files, read_file
-from backend.worker import resources
 from backend.worker.call_context import CALL_CONTEXT, event_fields
 
 
@@ -31,9 +37,15 @@ class ToolInvocation(BaseModel):
     arguments: str  # JSON text, as the model wrote it
 
 
+# Outputs past this many bytes go to the store's blobs; the outcome keeps this much.
+BLOB_THRESHOLD_BYTES = 600_000
+
+
 class ToolOutcome(BaseModel):
     output: str | None = None
     error: str | None = None
+    output_blob: str | None = None  # the whole output's hash, when ``output`` is its start
+    output_bytes: int | None = None
     attempt: int
     started_at: float
     duration_ms: float
@@ -80,37 +92,57 @@ def _json_type(value: object) -> str:
     return "null" if value is None else names.get(type(value), type(value).__name__)
 
 
-@activity.defn(name="durachat_tool")
-async def run_tool(call: ToolInvocation) -> ToolOutcome:
-    started = time.time()
-    t0 = time.perf_counter()
-    output: str | None = None
-    error: str | None = None
-    res = resources.current()
-    try:
-        args = _arguments(call.arguments)
-        granted = res.settings().granted_folder
-        output = await asyncio.to_thread(_dispatch, call.name, args, granted)
-    except (ToolError, OSError, SettingsError) as exc:
-        error = str(exc)  # a damaged settings file: the tool says so, the turn goes on
-    outcome = ToolOutcome(
-        output=output,
-        error=error,
-        attempt=activity.info().attempt,
-        started_at=started,
-        duration_ms=(time.perf_counter() - t0) * 1000,
-    )
-    ctx = CALL_CONTEXT.get()
-    if ctx is not None:
-        res.publisher.publish(
-            ToolResult(
-                **event_fields(ctx),
-                call_id=call.call_id,
-                name=call.name,
-                output=output,
-                error=error,
-                duration_ms=outcome.duration_ms,
-            )
+class ToolActivities:
+    def __init__(
+        self,
+        publisher: EventPublisher | None,
+        settings: Callable[[], Settings],
+        store: ConversationStore | None,
+    ) -> None:
+        self._publisher = publisher
+        self._settings = settings
+        self._store = store
+
+    @activity.defn(name="durachat_tool")
+    async def run_tool(self, call: ToolInvocation) -> ToolOutcome:
+        started = time.time()
+        t0 = time.perf_counter()
+        output: str | None = None
+        error: str | None = None
+        try:
+            args = _arguments(call.arguments)
+            granted = self._settings().granted_folder
+            output = await asyncio.to_thread(_dispatch, call.name, args, granted)
+        except (ToolError, OSError, SettingsError) as exc:
+            error = str(exc)  # a damaged settings file: the tool says so, the turn goes on
+        outcome = ToolOutcome(
+            output=output,
+            error=error,
+            attempt=activity.info().attempt,
+            started_at=started,
+            duration_ms=(time.perf_counter() - t0) * 1000,
         )
-        await res.publisher.flush()
-    return outcome
+        if output is not None:
+            await self._claim_check(outcome, output)
+        ctx = CALL_CONTEXT.get()
+        if ctx is not None and self._publisher is not None:
+            self._publisher.publish(
+                ToolResult(
+                    **event_fields(ctx),
+                    call_id=call.call_id,
+                    name=call.name,
+                    output=outcome.output,
+                    error=error,
+                    duration_ms=outcome.duration_ms,
+                )
+            )
+            await self._publisher.flush()
+        return outcome
+
+    async def _claim_check(self, outcome: ToolOutcome, output: str) -> None:
+        data = output.encode("utf-8", "surrogatepass")
+        if len(data) <= BLOB_THRESHOLD_BYTES or self._store is None:
+            return
+        outcome.output_blob = await asyncio.to_thread(self._store.put_blob, data)
+        outcome.output_bytes = len(data)
+        outcome.output = data[:BLOB_THRESHOLD_BYTES].decode("utf-8", "ignore")

@@ -27,15 +27,15 @@ from backend.temporal_connect import (
     wait_until_serving,
     worker_encryption_plugin,
 )
-from backend.tools.activities import run_tool
-from backend.worker import resources
+from backend.tools.activities import ToolActivities
 from backend.worker.interceptors import TurnContextInterceptor
 from backend.worker.payload_converter import worker_payload_converter_plugin
 from backend.worker.protocol import READY_LINE, WorkerEnv
+from backend.worker.services import WorkerServices
 from backend.workflows import trusted_input
 from backend.workflows.conversation import ConversationWorkflow
 from backend.workflows.health import HealthWorkflow
-from backend.workflows.turn_activities import collect_stopped_turn, publish_turn_event
+from backend.workflows.turn_activities import TurnActivities
 
 log = logging.getLogger("durachat.worker")
 
@@ -54,12 +54,20 @@ MODEL_PARAMS = ModelActivityParameters(
 )
 
 
-def build_worker(client: Client) -> Worker:
+def build_worker(client: Client, services: WorkerServices) -> Worker:
+    tools = ToolActivities(services.publisher, services.settings, services.store)
+    turns = TurnActivities(services.publisher, services.reader, services.store, services.settings)
     return Worker(
         client,
         task_queue=TASK_QUEUE,
         workflows=[HealthWorkflow, ConversationWorkflow],
-        activities=[run_tool, publish_turn_event, collect_stopped_turn],
+        activities=[
+            tools.run_tool,
+            turns.publish_turn_event,
+            turns.collect_stopped_turn,
+            turns.end_turn,
+            turns.record_turns,
+        ],
         interceptors=[TurnContextInterceptor()],
         # Outside Temporal's sandbox: it re-checked every builtin call and ran code to
         # find each payload's context, ~2 ms of every turn's first token on this
@@ -79,25 +87,26 @@ async def run(env: WorkerEnv) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
 
-    resources.init(Path(env.data_dir), env.redis_url, env.demo_base_url)
+    services = WorkerServices.open(Path(env.data_dir), env.redis_url, env.demo_base_url)
     keys = require_keys()  # the supervisor made one before starting us
     trusted_input.encrypted_since = keys.encrypted_since
     # The supervisor starts us in parallel with the servers: wait for Temporal.
     await wait_until_serving(env.temporal_address, timeout=120, keys=keys)
-    plugin = OpenAIAgentsPlugin(model_params=MODEL_PARAMS, model_provider=DuraChatModelProvider())
+    provider = DuraChatModelProvider(services.settings, services.publisher, services.demo_base_url)
+    plugin = OpenAIAgentsPlugin(model_params=MODEL_PARAMS, model_provider=provider)
     client = await Client.connect(
         env.temporal_address,
         namespace=NAMESPACE,
         # The codec last: it seals what the converters before it made.
         plugins=[plugin, worker_payload_converter_plugin(), worker_encryption_plugin(keys)],
     )
-    worker = build_worker(client)
+    worker = build_worker(client, services)
     async with worker:
         print(READY_LINE, flush=True)
         log.info("polling task queue %r on %s", TASK_QUEUE, env.temporal_address)
         await stop.wait()
         log.info("stopping: draining the worker")
-    await resources.close()
+    await services.close()
     # Leaving the context manager shut the worker down; drop the client before the
     # interpreter exits (an open core client at exit can abort the interpreter).
     del worker, client

@@ -10,6 +10,13 @@ history nears Temporal's limits, the workflow continues as new with its state;
 that is checked after every turn and every signal, so renames alone cannot
 outgrow it either.
 
+The conversation store holds everything said: a finished turn is written there
+(``end_turn``) and only then dropped from the workflow's state, which keeps just
+the turns waiting or running and the model's context (the newest turns within a
+token budget: ``model_context``). So the state does not grow with the
+conversation. Runs from before the store replay as they ran and keep every turn;
+their next run writes the turns it carries to the store first.
+
 Every input is a raw payload checked by ``trusted_input``: a malformed signal,
 or one not encrypted with the user's key, is dropped with a log line, never
 left to fail the workflow task for ever.
@@ -34,7 +41,7 @@ with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel, TypeAdapter
 
     from backend.stream.events import TurnDone, TurnFailed, TurnStarted
-    from backend.tools.activities import ToolInvocation, ToolOutcome, run_tool
+    from backend.tools.activities import ToolActivities, ToolInvocation, ToolOutcome
     from backend.tools.catalog import TOOLS, ToolSpec
     from backend.workflows import trusted_input
     from backend.workflows.carried_state import fit_for_carry
@@ -53,12 +60,15 @@ with workflow.unsafe.imports_passed_through():
         UserMessage,
         title_from,
     )
+    from backend.workflows.model_context import context_turn, flattened, trimmed
     from backend.workflows.tool_budget import ToolOutputBudget
     from backend.workflows.trusted_input import InputRejected
     from backend.workflows.turn_activities import (
+        EndTurn,
+        RecordTurns,
         StoppedTurn,
-        collect_stopped_turn,
-        publish_turn_event,
+        TurnActivities,
+        TurnRecord,
     )
     from backend.workflows.turn_errors import classify, partial_reply
     from backend.workflows.turn_scope import CURRENT_TURN, TurnScope
@@ -75,6 +85,17 @@ TURN_STARTED_BY_MODEL = "turn-started-by-model"
 # Continue-as-new is also checked after each signal while idle (histories from
 # before checked it only after a turn).
 CONTINUE_WHILE_IDLE = "continue-while-idle"
+# Finished turns go to the conversation store and leave the state (see the module doc).
+CONVERSATION_STORE = "conversation-store"
+# A store write waits out a full disk or a locked file: the turn stays in the state
+# until it is written, however long that takes.
+STORE_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=100), maximum_interval=timedelta(seconds=10)
+)
+# Ids of written turns remembered, so that a message resent after its turn was
+# written and dropped is still recognised (the client also checks the store).
+RECENT_IDS = 200
+FINISHED = ("done", "failed", "stopped")
 TOOL_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(milliseconds=200))
 # Temporal refuses payloads over 2 MB: a larger start input was not written by DuraChat.
 MAX_ARGS_BYTES = 2_100_000
@@ -99,6 +120,8 @@ class ConversationWorkflow:
         self._legacy_run = started < trusted_input.encrypted_since
         self._reencrypt = False
         self._continue_while_idle = False
+        self._uses_store = False
+        self._refresh = False
         self._running: Turn | None = None
         self._tool_budget = ToolOutputBudget()
         self._the_agent: Agent[Any] | None = None
@@ -122,6 +145,9 @@ class ConversationWorkflow:
         if self._state is None:
             return  # input that was not ours: nothing to run (see __init__)
         self._continue_while_idle = workflow.patched(CONTINUE_WHILE_IDLE)
+        self._uses_store = workflow.patched(CONVERSATION_STORE)
+        if self._uses_store:
+            await self._store_carried_turns()
         while True:
             await workflow.wait_condition(
                 lambda: self._next_queued() is not None or self._must_continue_idle()
@@ -140,7 +166,36 @@ class ConversationWorkflow:
         from before this check continued as new only after a turn)."""
         if self._running is not None:
             return False
+        if self._refresh and not self._uses_store:
+            return True  # a run from before the store, asked to move its turns there
         return self._reencrypt or (self._continue_while_idle and self._history_is_large())
+
+    async def _store_carried_turns(self) -> None:
+        """Write the finished turns this run was started with (by a run from before the
+        store, or an import) to the store, then drop them; the model's context they
+        carried becomes this run's."""
+        state = self._state
+        finished = [t for t in state.turns if t.status in FINISHED]
+        if state.items and not state.context:
+            first = finished[0].turn_id if finished else ""
+            state.context = [context_turn(first, state.items)]
+            state.items = []
+        if not finished:
+            return
+        await workflow.execute_local_activity_method(
+            TurnActivities.record_turns,
+            RecordTurns(
+                conversation_id=state.conversation_id,
+                title=state.title,
+                title_is_custom=state.title_is_custom,
+                created_at=state.created_at,
+                turns=[_all_fields_set(t) for t in finished],
+            ),
+            start_to_close_timeout=LOCAL,
+            retry_policy=STORE_RETRY,
+        )
+        for turn in finished:
+            self._forget(turn)
 
     async def _continue_as_new(self) -> None:
         assert self._state is not None
@@ -190,8 +245,12 @@ class ConversationWorkflow:
         message = trusted_input.decode(
             raw, _MESSAGE, legacy=self._in_clear(), max_bytes=MAX_MESSAGE_BYTES + 4096, what="send"
         )
-        if any(t.turn_id == message.message_id for t in self._state.turns):
+        if message.message_id in self._state.recent_ids or any(
+            t.turn_id == message.message_id for t in self._state.turns
+        ):
             return  # a resent message: already applied once
+        if message.context_tokens is not None:
+            self._state.context_tokens = message.context_tokens
         if sum(t.status == "queued" for t in self._state.turns) >= MAX_QUEUED:
             raise InputRejected(f"send: {MAX_QUEUED} messages are already waiting")
         self._state.turns.append(
@@ -234,6 +293,14 @@ class ConversationWorkflow:
             self._state.title = title
             self._state.title_is_custom = True
 
+    def _refresh_signal(self, raw: RawValue) -> None:
+        """``refresh``: the supervisor asks a run from before the conversation store to
+        continue as new, so its turns move to the store (no-op for a run that uses it)."""
+        trusted_input.decode(
+            raw, _NOTHING, legacy=self._in_clear(), max_bytes=MAX_SMALL_SIGNAL_BYTES, what="refresh"
+        )
+        self._refresh = True
+
     def _reencrypt_signal(self, raw: RawValue) -> None:
         """``reencrypt``: the supervisor asks a legacy run to continue as new (on_signal
         notes that it came encrypted)."""
@@ -246,6 +313,7 @@ class ConversationWorkflow:
         "stop": _stop,
         "rename": _rename,
         "reencrypt": _reencrypt_signal,
+        "refresh": _refresh_signal,
     }
 
     @workflow.query
@@ -286,17 +354,18 @@ class ConversationWorkflow:
         if not workflow.patched(TURN_STARTED_BY_MODEL):
             # Histories from before the model call announced the turn itself replay
             # as they ran: a local activity here, which held back the model call.
-            announce = workflow.start_local_activity(
-                publish_turn_event,
+            announce = workflow.start_local_activity_method(
+                TurnActivities.publish_turn_event,
                 TurnStarted(conversation_id=conv, turn_id=turn.turn_id, text=turn.user_text, ts=0),
                 start_to_close_timeout=LOCAL,
             )
         user_item: dict[str, Any] = {"role": "user", "content": turn.user_text}
+        earlier = flattened(self._state.context) if self._uses_store else self._state.items
         CURRENT_TURN.set(TurnScope(conversation_id=conv, turn_id=turn.turn_id))
         self._turn_task = asyncio.create_task(
             Runner.run(
                 self._agent(),
-                [*self._state.items, user_item],
+                [*earlier, user_item],
                 max_turns=MAX_AGENT_TURNS,
                 # Without this the agents SDK builds trace spans for every turn and
                 # exports them, conversation text included, to OpenAI whenever
@@ -305,6 +374,9 @@ class ConversationWorkflow:
                 run_config=RunConfig(tracing_disabled=True),
             )
         )
+        if self._uses_store:
+            await self._run_stored_turn(turn, user_item, len(earlier))
+            return
         try:
             result = await self._turn_task
         except BaseException as exc:
@@ -325,11 +397,84 @@ class ConversationWorkflow:
             if announce is not None:
                 await announce
 
-    # Each ending publishes its live event before the turn's status changes, so a
-    # history that says the turn is over never runs ahead of the stream. (In a
-    # ``finally``: the turn ends in the history even if publishing failed.)
+    async def _run_stored_turn(
+        self, turn: Turn, user_item: dict[str, Any], earlier_count: int
+    ) -> None:
+        """Await the running turn, write how it ended to the store, then drop it."""
+        assert self._turn_task is not None
+        stopped = False
+        event: TurnDone | TurnFailed | None = None
+        items: list[dict[str, Any]] = []
+        try:
+            result = await self._turn_task
+        except BaseException as exc:
+            if isinstance(exc, asyncio.CancelledError) or is_cancelled_exception(exc):
+                stopped, turn.status = True, "stopped"
+                items = [user_item]  # and the part of the reply the user saw
+            else:
+                turn.status, turn.error = "failed", classify(exc)
+                workflow.logger.warning("turn %s failed: %s", turn.turn_id, turn.error.message)
+                if partial := partial_reply(exc):
+                    # Cut off by a limit: the user keeps what was said, and so does the model.
+                    turn.reply = partial
+                    items = [user_item, {"role": "assistant", "content": partial}]
+                event = self._failed_event(turn)
+        else:
+            self._take_result(turn, result)
+            turn.status = "done"
+            # Plain JSON dicts: see ContextTurn.
+            everything = json.loads(json.dumps(result.to_input_list(), default=_plain))
+            items = everything[earlier_count:]
+            event = TurnDone(
+                conversation_id=self._state.conversation_id,
+                turn_id=turn.turn_id,
+                input_tokens=turn.input_tokens,
+                output_tokens=turn.output_tokens,
+                ts=0,
+            )
+        finally:
+            CURRENT_TURN.set(None)
+            self._running = None
+            self._turn_task = None
+            turn.ended_at = workflow.now().timestamp()
+            for call in turn.tool_calls:  # a tool cut off by Stop
+                if call.status == "running":
+                    call.status, call.error = "error", "stopped"
+        context = self._state.context
+        if stopped or items:
+            # A stopped turn's items are completed with its reply by end_turn, below.
+            context = [*context, context_turn(turn.turn_id, items)]
+        context = trimmed(context, self._state.context_tokens)
+        reply = await workflow.execute_local_activity_method(
+            TurnActivities.end_turn,
+            EndTurn(
+                record=TurnRecord(
+                    conversation_id=self._state.conversation_id,
+                    turn=_all_fields_set(turn),
+                    items=items,
+                    context_starts_at=context[0].turn_id if context else None,
+                ),
+                event=event,
+                stopped=stopped,
+            ),
+            start_to_close_timeout=LOCAL,
+            retry_policy=STORE_RETRY,
+        )
+        if stopped:
+            turn.reply = reply
+            if reply and context and context[-1].turn_id == turn.turn_id:
+                said = [*items, {"role": "assistant", "content": reply}]
+                context[-1] = context_turn(turn.turn_id, said)
+                context = trimmed(context, self._state.context_tokens)
+        self._state.context = context
+        self._forget(turn)
 
-    async def _end_done(self, turn: Turn, result: RunResult) -> None:
+    def _forget(self, turn: Turn) -> None:
+        """Drop a turn the store now holds from the state, remembering its id."""
+        self._state.turns = [t for t in self._state.turns if t.turn_id != turn.turn_id]
+        self._state.recent_ids = [*self._state.recent_ids, turn.turn_id][-RECENT_IDS:]
+
+    def _take_result(self, turn: Turn, result: RunResult) -> None:
         turn.reply = str(result.final_output or "")
         turn.reasoning = "\n\n".join(
             summary.text
@@ -339,6 +484,25 @@ class ConversationWorkflow:
         )
         usage = result.context_wrapper.usage
         turn.input_tokens, turn.output_tokens = usage.input_tokens, usage.output_tokens
+
+    def _failed_event(self, turn: Turn) -> TurnFailed:
+        assert turn.error is not None
+        return TurnFailed(
+            conversation_id=self._state.conversation_id,
+            turn_id=turn.turn_id,
+            kind=turn.error.kind,
+            message=turn.error.message,
+            retryable=turn.error.retryable,
+            ts=0,
+        )
+
+    # Runs from before the store end a turn as below, keeping it in their state.
+    # Each ending publishes its live event before the turn's status changes, so a
+    # history that says the turn is over never runs ahead of the stream. (In a
+    # ``finally``: the turn ends in the history even if publishing failed.)
+
+    async def _end_done(self, turn: Turn, result: RunResult) -> None:
+        self._take_result(turn, result)
         # Plain JSON dicts: see ConversationState.items.
         self._state.items = json.loads(json.dumps(result.to_input_list(), default=_plain))
         await self._publish_then_end(
@@ -355,8 +519,8 @@ class ConversationWorkflow:
 
     async def _end_stopped(self, turn: Turn, user_item: dict[str, Any]) -> None:
         try:
-            turn.reply = await workflow.execute_local_activity(
-                collect_stopped_turn,
+            turn.reply = await workflow.execute_local_activity_method(
+                TurnActivities.collect_stopped_turn,
                 StoppedTurn(conversation_id=self._state.conversation_id, turn_id=turn.turn_id),
                 start_to_close_timeout=LOCAL,
             )
@@ -374,25 +538,14 @@ class ConversationWorkflow:
             turn.reply = partial
             self._state.items += [user_item, {"role": "assistant", "content": partial}]
         workflow.logger.warning("turn %s failed: %s", turn.turn_id, turn.error.message)
-        await self._publish_then_end(
-            turn,
-            "failed",
-            TurnFailed(
-                conversation_id=self._state.conversation_id,
-                turn_id=turn.turn_id,
-                kind=turn.error.kind,
-                message=turn.error.message,
-                retryable=turn.error.retryable,
-                ts=0,
-            ),
-        )
+        await self._publish_then_end(turn, "failed", self._failed_event(turn))
 
     async def _publish_then_end(
         self, turn: Turn, status: TurnStatus, event: TurnDone | TurnFailed
     ) -> None:
         try:
-            await workflow.execute_local_activity(
-                publish_turn_event, event, start_to_close_timeout=LOCAL
+            await workflow.execute_local_activity_method(
+                TurnActivities.publish_turn_event, event, start_to_close_timeout=LOCAL
             )
         finally:
             turn.status = status
@@ -423,8 +576,8 @@ class ConversationWorkflow:
                 started_at=workflow.now().timestamp(),
             )
             turn.tool_calls.append(record)
-            outcome: ToolOutcome = await workflow.execute_activity(
-                run_tool,
+            outcome: ToolOutcome = await workflow.execute_activity_method(
+                ToolActivities.run_tool,
                 ToolInvocation(call_id=ctx.tool_call_id, name=spec.name, arguments=arguments),
                 start_to_close_timeout=timedelta(seconds=60),
                 retry_policy=TOOL_RETRY,
@@ -432,6 +585,7 @@ class ConversationWorkflow:
             )
             budget = self._tool_budget
             record.output = budget.for_record(outcome.output) if outcome.output else outcome.output
+            record.output_blob, record.output_bytes = outcome.output_blob, outcome.output_bytes
             record.error = outcome.error
             record.attempts = outcome.attempt
             record.duration_ms = outcome.duration_ms

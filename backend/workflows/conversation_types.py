@@ -21,11 +21,22 @@ MessageId = Annotated[str, StringConstraints(strict=True, min_length=1, max_leng
 Title = Annotated[str, StringConstraints(strict=True, max_length=MAX_TITLE_CHARS * 4)]
 
 
+# How many tokens of earlier turns the model is sent with each message: the client
+# says (settings, per model); these bound what it may say, the upper one so that a
+# model call's input stays far below Temporal's 2 MB payload limit.
+DEFAULT_CONTEXT_TOKENS = 32_000
+MIN_CONTEXT_TOKENS = 1_000
+MAX_CONTEXT_TOKENS = 200_000
+
+
 class UserMessage(BaseModel):
     """Signal ``send``: the client makes ``message_id``; a resent id is ignored."""
 
     message_id: MessageId
     text: Annotated[str, StringConstraints(strict=True, min_length=1)]
+    context_tokens: (
+        Annotated[int, Field(strict=True, ge=MIN_CONTEXT_TOKENS, le=MAX_CONTEXT_TOKENS)] | None
+    ) = None
 
 
 class ToolCallRecord(BaseModel):
@@ -39,6 +50,9 @@ class ToolCallRecord(BaseModel):
     ended_at: float | None = None
     duration_ms: float | None = None
     attempts: int = 0
+    # Output longer than a record keeps is whole in the store's blobs, by this hash.
+    output_blob: str | None = None
+    output_bytes: int | None = None  # the whole output's size, when it was cut
 
 
 class TurnError(BaseModel):
@@ -68,7 +82,15 @@ class HistoryLimits(BaseModel):
     """When to continue-as-new: well below Temporal's 51,200 events and 50 MB."""
 
     max_events: int = 10_000
-    max_bytes: int = 10_000_000
+    max_bytes: int = 4_000_000
+
+
+class ContextTurn(BaseModel):
+    """What one turn put in the model's context (OpenAI Responses items, plain dicts)."""
+
+    turn_id: str
+    items: list[dict[str, Any]] = Field(default_factory=list)
+    tokens: int = 0  # estimated
 
 
 class ConversationState(BaseModel):
@@ -81,6 +103,13 @@ class ConversationState(BaseModel):
     # hold one-shot iterators after validation and would not survive a second run.
     items: list[dict[str, Any]] = Field(default_factory=list)
     runs: int = 1  # how many workflow runs (continue-as-new) this conversation spans
+    # Since the conversation store: ``turns`` holds only turns not yet written to the
+    # store (queued, running), and the model's context is ``context``, trimmed to
+    # ``context_tokens``. ``items`` is what runs from before carried instead.
+    context: list[ContextTurn] = Field(default_factory=list)
+    context_tokens: int = DEFAULT_CONTEXT_TOKENS
+    # Ids of the latest turns already written and dropped, so a resent one is known.
+    recent_ids: list[str] = Field(default_factory=list)
 
 
 class ConversationArgs(BaseModel):
@@ -98,7 +127,13 @@ class ConversationView(BaseModel):
     updated_at: float
     running_turn_id: str | None
     turns: list[Turn]
-    runs: int
+    runs: int = 1
+    # Read from the conversation store: where the model's context began at the last
+    # reply (a turn id; None: the first turn), and how many turns precede ``turns``.
+    context_starts_at: str | None = None
+    earlier_turns: int = 0
+    model: str | None = None
+    provider: str | None = None
 
 
 def title_from(text: str) -> str:

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from backend.client.api import MAX_MESSAGE_BYTES, DuraChatClient, MessageRejected
+from backend.client.api import MAX_MESSAGE_BYTES, DuraChatClient
+from backend.client.errors import MessageRejected
 from backend.demo_model.script import counted_tokens
 from backend.local.settings import Settings
 from backend.workflows.conversation_types import ConversationView, HistoryLimits

@@ -18,6 +18,7 @@ from temporalio.openai_agents import OpenAIAgentsPlugin
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from backend.encryption.payload_key import PayloadKey, PayloadKeys
+from backend.local.settings import Settings
 from backend.models.provider import DuraChatModelProvider
 from backend.temporal_connect import NAMESPACE, TASK_QUEUE, wait_until_serving
 from backend.worker.interceptors import TurnContextInterceptor
@@ -36,8 +37,12 @@ async def run(address: str) -> None:
         address,
         namespace=NAMESPACE,
         plugins=[
-            # The provider only names the model: this worker runs no model calls.
-            OpenAIAgentsPlugin(model_params=MODEL_PARAMS, model_provider=DuraChatModelProvider()),
+            # The provider only names the model: this worker runs no model calls, so
+            # it needs neither settings nor a publisher.
+            OpenAIAgentsPlugin(
+                model_params=MODEL_PARAMS,
+                model_provider=DuraChatModelProvider(Settings, None, None),  # type: ignore[arg-type]
+            ),
             worker_payload_converter_plugin(),
         ],
     )

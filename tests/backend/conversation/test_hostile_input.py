@@ -20,12 +20,8 @@ import pytest
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from backend.client.api import (
-    ConversationUnreadable,
-    DuraChatClient,
-    MessageRejected,
-    NoSuchConversation,
-)
+from backend.client.api import DuraChatClient
+from backend.client.errors import ConversationUnreadable, MessageRejected, NoSuchConversation
 from backend.demo_model.script import counted_tokens
 from backend.local.paths import DataDir
 from backend.local.settings import Settings

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from backend.client.api import DuraChatClient, NoSuchConversation
+from backend.client.api import DuraChatClient
+from backend.client.errors import NoSuchConversation
 from backend.stream.redis_stream import stream_key
 from tests.support.chat import record_turn, with_client
 from tests.support.serve_process import ServeProcess

@@ -36,7 +36,8 @@ from typing import TypeVar
 import pytest
 from temporalio.client import WorkflowExecutionStatus
 
-from backend.client.api import WORKFLOW_TYPE, ConversationUnreadable, DuraChatClient
+from backend.client.api import WORKFLOW_TYPE, DuraChatClient
+from backend.client.errors import ConversationUnreadable
 from backend.encryption.codec import ENCODING
 from backend.local.settings import Settings
 from backend.stream.redis_stream import stream_key
