@@ -27,7 +27,7 @@ from backend.client.errors import MessageRejected
 from backend.demo_model.script import counted_tokens
 from backend.local.settings import Settings
 from backend.workflows.conversation_types import ConversationView, HistoryLimits
-from tests.support.chat import record_turn, with_client
+from tests.support.chat import record_turn, with_client, workflow_runs
 from tests.support.serve_process import ServeProcess, child_env, durachat_argv
 
 # Temporal refuses any payload over 2 MiB; this message is over it even as plain bytes.
@@ -201,13 +201,13 @@ def test_messages_up_to_the_limit_keep_the_conversation_usable(backend: ServePro
                 except TimeoutError:
                     raise AssertionError(f"message {n} after the big one got no answer") from None
                 assert rec.turn.status == "done" and rec.turn.reply == words(n), rec.turn.error
-            return await client.history(cid)
+            return await client.history(cid), await workflow_runs(client, cid, at_least=2)
         except BaseException:
             await client.delete(cid)  # a stuck workflow would keep the worker busy
             raise
 
-    view = with_client(backend.data_dir, scenario, timeout=180)
-    assert view.runs > 1  # it did continue as new, carrying the big message
+    view, runs = with_client(backend.data_dir, scenario, timeout=180)
+    assert runs > 1  # it did continue as new, carrying the big message
     assert view.turns[0].user_text == "a" * MAX_MESSAGE_BYTES
 
 

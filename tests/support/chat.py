@@ -88,3 +88,15 @@ def on_text_delta(
                     await result
 
     return on_event
+
+
+async def workflow_runs(client: DuraChatClient, conversation_id: str, at_least: int = 1) -> int:
+    """How many workflow runs the conversation spans (continue-as-new makes a run),
+    waiting up to 30 s until there are ``at_least`` (Temporal lists runs moments late)."""
+    query = f"WorkflowId = '{conversation_id}'"
+    deadline = asyncio.get_running_loop().time() + 30
+    while True:
+        runs = len([wf async for wf in client.temporal.list_workflows(query)])
+        if runs >= at_least or asyncio.get_running_loop().time() > deadline:
+            return runs
+        await asyncio.sleep(0.2)

@@ -238,7 +238,6 @@ def test_every_history_replays_inside_the_sandbox(backend: ServeProcess) -> None
 
     turns = with_client(backend.data_dir, every_kind, timeout=120)
     assert [r.turn.status for r in turns] == ["done", "stopped", "failed", "done", "done"]
-    assert turns[-1].view is not None and turns[-1].view.runs > 1
     cid = turns[0].conversation_id
 
     async def both_runs_listed() -> None:

@@ -19,7 +19,7 @@ from backend.supervisor.binaries import find_temporal
 from backend.supervisor.ports import free_port
 from backend.temporal_connect import NAMESPACE, TASK_QUEUE
 from backend.workflows.conversation_types import ConversationView
-from tests.support.chat import with_client
+from tests.support.chat import with_client, workflow_runs
 from tests.support.file_keyring import ENV as KEYRING_FILE_ENV
 from tests.support.serve_process import REPO_ROOT, ServeProcess, child_env
 
@@ -112,7 +112,7 @@ async def _answered_and_reencrypted(client: DuraChatClient, cid: str) -> Convers
     deadline = asyncio.get_running_loop().time() + 60
     while True:
         view = await client.history(cid)
-        if view.runs >= 2 and view.turns[0].status == "done":
+        if view.turns[0].status == "done" and await workflow_runs(client, cid) >= 2:
             return view
         assert asyncio.get_running_loop().time() < deadline, view
         await asyncio.sleep(0.2)
