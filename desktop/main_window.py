@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -37,6 +38,7 @@ from backend.client.api import (
 from backend.client.errors import MessageRejected, NoSuchConversation, StoreError
 from backend.client.outbox import Outbox, deliver_held
 from backend.client.store import ConversationStore
+from backend.client.transfer import ExportFormat
 from backend.local.paths import DataDir
 from backend.local.settings import Settings, SettingsError
 from backend.supervisor.supervisor import Supervisor, SupervisorOptions
@@ -46,6 +48,12 @@ from desktop.chat.tool_panel import ToolPanel
 from desktop.chat.transcript_model import TranscriptModel
 from desktop.chat.transcript_view import TranscriptView
 from desktop.conversations.conversation_list import ConversationList
+from desktop.conversations.transfer import (
+    ask_export_path,
+    ask_import_path,
+    export_to,
+    import_from,
+)
 from desktop.settings.settings_dialog import SettingsDialog
 from desktop.settings.theme import apply_theme
 
@@ -82,7 +90,7 @@ class MainWindow(QMainWindow):
         self._shutting_down = False
         # The store answers the list and every transcript, with or without a backend;
         # held messages are rows of it too.
-        self.store = ConversationStore.in_data_dir(data.root)
+        self.store = ConversationStore.in_data_dir(data.ensure().root)
         self.outbox = Outbox(self.store, legacy_file=data.outbox_file)
         self._user_navigated = False  # once true, start-up no longer reopens the last one
         self._deliver_lock = asyncio.Lock()
@@ -101,6 +109,7 @@ class MainWindow(QMainWindow):
         left.open_requested.connect(self.open_conversation)
         left.rename_requested.connect(lambda cid, title: self._spawn(self._rename(cid, title)))
         left.delete_requested.connect(lambda cid: self._spawn(self._delete(cid)))
+        left.export_requested.connect(self.ask_export)
         left.search_changed.connect(lambda _q: self._spawn(self.refresh_conversations()))
         self.new_button = left.new_button
         self.conversations = left.items
@@ -154,11 +163,20 @@ class MainWindow(QMainWindow):
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
+        import_action = QAction("&Import…", self)
+        import_action.setToolTip("Import a DuraChat export or a ChatGPT data export")
+        import_action.triggered.connect(self.ask_import)
+        export_action = QAction("&Export conversation…", self)
+        export_action.setShortcut(QKeySequence("Ctrl+Shift+E"))
+        export_action.triggered.connect(lambda: self.ask_export(self.conversation_id))
         menu = self.menuBar().addMenu("&DuraChat")
         for action in (new_action, settings_action):
             menu.addAction(action)
         menu.addSeparator()
         menu.addAction(quit_action)
+        file_menu = self.menuBar().addMenu("&File")
+        file_menu.addAction(import_action)
+        file_menu.addAction(export_action)
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(toggle)
 
@@ -409,6 +427,29 @@ class MainWindow(QMainWindow):
             await self.client.delete(conversation_id)
         self.status_label.setText("Conversation deleted")
         await self.refresh_conversations()
+
+    def ask_export(self, conversation_id: str | None) -> None:
+        if conversation_id is None:
+            self.status_label.setText("Open a conversation to export it")
+            return
+        record = self.store.get_conversation(conversation_id)
+        title = record.title if record else "conversation"
+        safe = "".join(c if c.isalnum() or c in " -_" else "_" for c in title).strip()
+        chosen = ask_export_path(self, str(Path.home() / f"{safe or 'conversation'}.md"))
+        if chosen is not None:
+            self.export_conversation(conversation_id, *chosen)
+
+    def export_conversation(self, conversation_id: str, path: Path, fmt: ExportFormat) -> None:
+        self.status_label.setText(export_to(self.store, conversation_id, path, fmt))
+
+    def ask_import(self) -> None:
+        path = ask_import_path(self)
+        if path is not None:
+            self.import_file(path)
+
+    def import_file(self, path: Path) -> None:
+        self.status_label.setText(import_from(self.store, path))
+        self._spawn(self.refresh_conversations())
 
     def new_conversation(self) -> None:
         self._user_navigated = True

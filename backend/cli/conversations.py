@@ -14,15 +14,13 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Literal
 
 from backend.client.errors import DuraChatError, NoSuchConversation
 from backend.client.store import ConversationStore
-from backend.client.store_types import WORKFLOWS_IMPORTED, Export, ExportedConversation
+from backend.client.store_types import WORKFLOWS_IMPORTED
+from backend.client.transfer import ExportFormat, export_text, import_into, read_import
 from backend.local.paths import DataDir
 from backend.local.private_files import write_private
-
-ExportFormat = Literal["markdown", "json"]
 
 
 def open_store(data: DataDir) -> ConversationStore:
@@ -90,65 +88,30 @@ def export_command(
 ) -> int:
     store = open_store(data)
     try:
-        if conversation_id is not None:
-            conversations = [store.export_conversation(conversation_id)]
-        else:
-            ids = [r.conversation_id for r in store.list_conversations()]
-            conversations = [store.export_conversation(i) for i in reversed(ids)]
+        text, count = export_text(store, conversation_id, fmt)
     finally:
         store.close()
-    if fmt == "json":
-        text = Export(exported_at=time.time(), conversations=conversations).model_dump_json(
-            indent=2
-        )
-    else:
-        from backend.client.markdown_export import export_markdown
-
-        text = export_markdown(conversations)
     if output is None or output == "-":
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     else:
         # Private like the data dir: it holds whole conversations.
-        write_private(Path(output), text)
-        print(f"exported {len(conversations)} conversation(s) to {output}", file=sys.stderr)
+        try:
+            write_private(Path(output), text)
+        except OSError as exc:
+            raise ValueError(f"cannot write {output}: {exc.strerror or exc}") from None
+        print(f"exported {count} conversation(s) to {output}", file=sys.stderr)
     return 0
 
 
 def import_command(data: DataDir, path: str) -> int:
-    conversations, skipped, what = read_import(Path(path))
+    imported = read_import(Path(path))
     store = open_store(data)
     try:
-        for conversation in conversations:
-            store.import_conversation(conversation)
+        import_into(store, imported)
     finally:
         store.close()
-    note = f" ({skipped} could not be read and were skipped)" if skipped else ""
-    print(f"imported {len(conversations)} conversation(s) from {what}{note}", file=sys.stderr)
+    print(imported.summary(), file=sys.stderr)
     return 0
-
-
-def read_import(path: Path) -> tuple[list[ExportedConversation], int, str]:
-    """The conversations in a DuraChat JSON export or a ChatGPT export (its
-    ``conversations.json`` or the zip it came in), how many were skipped, and what
-    the file was; ValueError says why a file is neither."""
-    raw = path.read_bytes()
-    if raw.lstrip()[:1] == b"{" and b'"durachat-export"' in raw[:4096]:
-        from pydantic import ValidationError
-
-        try:
-            export = Export.model_validate_json(raw)
-        except ValidationError as exc:
-            raise ValueError(f"{path} is a damaged DuraChat export ({_first(exc)})") from None
-        return export.conversations, 0, "a DuraChat export"
-    from backend.client.chatgpt_import import parse_chatgpt_export
-
-    try:
-        result = parse_chatgpt_export(raw)
-    except ValueError as exc:
-        raise ValueError(
-            f"{path}: {exc} (durachat import reads a DuraChat JSON export or a ChatGPT data export)"
-        ) from None
-    return result.conversations, result.skipped, "a ChatGPT export"
 
 
 def delete_command(data: DataDir, conversation_id: str) -> int:
@@ -189,9 +152,3 @@ def run_store_command(command: object, data: DataDir) -> int:
     except OSError as exc:
         print(f"durachat: {data.explain(exc)}", file=sys.stderr)
         return 1
-
-
-def _first(exc: object) -> str:
-    errors = exc.errors(include_url=False)  # type: ignore[attr-defined]
-    where = ".".join(str(part) for part in errors[0]["loc"])
-    return f"{where}: {errors[0]['msg']}"

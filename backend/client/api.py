@@ -132,12 +132,17 @@ def read_history(
     before: str | None = None,
 ) -> ConversationView:
     """A conversation's history from the store, with the turn being answered marked
-    (the workflow answers in order: the first delivered turn not finished)."""
+    running: the workflow answers in order, so it is the first one the backend has
+    (not held) and has not finished. The store learns how a turn ended, not when it
+    began: the live stream says that."""
     view = store.history(conversation_id, last=last, before=before)
-    if view.running_turn_id is None:
-        view.running_turn_id = next(
-            (t.turn_id for t in view.turns if t.status in ("queued", "running")), None
-        )
+    unfinished = [t for t in view.turns if t.status in ("queued", "running")]
+    if unfinished and view.running_turn_id is None:
+        held = {m.message_id for m in store.undelivered()}
+        answering = next((t for t in unfinished if t.turn_id not in held), None)
+        if answering is not None:
+            answering.status = "running"
+            view.running_turn_id = answering.turn_id
     return view
 
 
@@ -293,14 +298,18 @@ class DuraChatClient:
         if record is None:
             return None
         budget = self._context_tokens() or DEFAULT_CONTEXT_TOKENS
-        items, starts_at = self.store.context_items(conversation_id, budget)
+        context = self.store.context_turns(conversation_id, budget)
         return ConversationState(
             conversation_id=conversation_id,
             title=record.title,
             title_is_custom=record.title_is_custom,
             created_at=record.created_at,
-            turns=self.store.unfinished_turns(conversation_id),
-            context=[context_turn(starts_at or "", items)] if items else [],
+            # Each is answered again from the start, in order (a run ended mid-reply).
+            turns=[
+                t.model_copy(update={"status": "queued", "tool_calls": [], "reply": ""})
+                for t in self.store.unfinished_turns(conversation_id)
+            ],
+            context=[context_turn(turn_id, items) for turn_id, items in context],
             context_tokens=budget,
         )
 

@@ -129,9 +129,14 @@ class ConversationStore:
 
     def _open(self) -> sqlite3.Connection:
         try:
-            # Made 0600 before SQLite opens it, whatever the umask: SQLite then
-            # gives its -wal and -shm files the same mode.
-            os.close(private_opener(str(self.path), os.O_RDWR | os.O_CREAT))
+            # Made 0600 before SQLite opens it, whatever the umask: SQLite then gives
+            # its -wal and -shm files the same mode. Only ever a new file: closing any
+            # descriptor of a database file drops every POSIX lock this process's
+            # connections hold on it (they are per process), and another process's
+            # writes then corrupt it.
+            os.close(private_opener(str(self.path), os.O_RDWR | os.O_CREAT | os.O_EXCL))
+        except FileExistsError:
+            pass
         except OSError as exc:
             why = exc.strerror or str(exc)
             raise StoreError(f"cannot open the conversation store {self.path}: {why}") from None
@@ -157,8 +162,9 @@ class ConversationStore:
 
     def _make_sidecars_private(self) -> None:
         """SQLite makes -wal and -shm with the database's mode; this only takes group
-        and other access away from ones an older run or another tool left open."""
-        for suffix in ("-wal", "-shm"):
+        and other access away from files an older run or another tool left open
+        (by path: see _open for why never through a descriptor)."""
+        for suffix in ("", "-wal", "-shm"):
             side = self.path.with_name(self.path.name + suffix)
             with contextlib.suppress(OSError):
                 if side.stat().st_mode & 0o077:
@@ -533,6 +539,19 @@ class ConversationStore:
         included, None when nothing before it was left out. When not even the newest
         turn fits, the items are empty and the id is that of the turn after it (the
         one about to run), if the store has one."""
+        taken, starts = self._context(conversation_id, budget_tokens)
+        return [item for _, items in taken for item in items], starts
+
+    def context_turns(
+        self, conversation_id: str, budget_tokens: int
+    ) -> list[tuple[str, list[dict[str, Any]]]]:
+        """As ``context_items``, turn by turn (oldest first): the model's context a new
+        run carries, so that it can later let go of its oldest turns one at a time."""
+        return self._context(conversation_id, budget_tokens)[0]
+
+    def _context(
+        self, conversation_id: str, budget_tokens: int
+    ) -> tuple[list[tuple[str, list[dict[str, Any]]]], str | None]:
         with self._read() as db:
             _require_conversation(db, conversation_id)
             taken: list[tuple[int, str, list[dict[str, Any]]]] = []
@@ -557,7 +576,7 @@ class ConversationStore:
             first_seq, first_id, _ = taken[-1]
             earlier = _count_turns(db, conversation_id, below=first_seq)
         taken.reverse()
-        return [item for _, _, items in taken for item in items], (first_id if earlier else None)
+        return [(turn_id, items) for _, turn_id, items in taken], (first_id if earlier else None)
 
     # -- export and import -------------------------------------------------------
 

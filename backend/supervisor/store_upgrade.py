@@ -14,7 +14,12 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowQueryFailedError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowQueryFailedError,
+)
 from temporalio.service import RPCError
 
 from backend.client.store import ConversationStore
@@ -23,7 +28,7 @@ from backend.client.store_types import (
     ExportedConversation,
     ExportedTurn,
 )
-from backend.workflows.conversation_types import ConversationView
+from backend.workflows.conversation_types import ConversationState, ConversationView
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +69,8 @@ async def import_from_workflows(client: Client, store: ConversationStore) -> int
             log.warning("could not read %s to move it to the store: %s", conversation_id, exc)
             failed += 1
             continue
-        await asyncio.to_thread(store.import_conversation, _as_export(view))
+        custom = await _title_is_custom(handle)
+        await asyncio.to_thread(store.import_conversation, _as_export(view, custom))
         written += 1
         if running:
             try:
@@ -77,13 +83,24 @@ async def import_from_workflows(client: Client, store: ConversationStore) -> int
     return written
 
 
-def _as_export(view: ConversationView) -> ExportedConversation:
+async def _title_is_custom(handle: WorkflowHandle) -> bool:
+    """Whether the user named the conversation (the ``history`` view does not say)."""
+    try:
+        state = await handle.query(
+            "state", result_type=ConversationState, rpc_timeout=QUERY_TIMEOUT
+        )
+    except (WorkflowQueryFailedError, RPCError):
+        return False
+    return state is not None and state.title_is_custom
+
+
+def _as_export(view: ConversationView, title_is_custom: bool) -> ExportedConversation:
     """A workflow's history in the store's import shape. Turns still waiting keep
     their status: the run that answers them records them when they end."""
     return ExportedConversation(
         conversation_id=view.conversation_id,
         title=view.title,
-        title_is_custom=False,
+        title_is_custom=title_is_custom,
         created_at=view.created_at,
         updated_at=view.updated_at,
         turns=[ExportedTurn.model_validate(t.model_dump()) for t in view.turns],

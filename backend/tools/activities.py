@@ -29,6 +29,7 @@ from backend.tools.clock import current_time
 from backend.tools.errors import ToolError
 from backend.tools.files import list_files, read_file
 from backend.worker.call_context import CALL_CONTEXT, event_fields
+from backend.workflows.tool_budget import MODEL_BUDGET_BYTES
 
 
 class ToolInvocation(BaseModel):
@@ -37,8 +38,9 @@ class ToolInvocation(BaseModel):
     arguments: str  # JSON text, as the model wrote it
 
 
-# Outputs past this many bytes go to the store's blobs; the outcome keeps this much.
-BLOB_THRESHOLD_BYTES = 600_000
+# Outputs past this many bytes go to the store's blobs, whole; the outcome keeps what
+# the model may be sent of them in one turn at most.
+BLOB_THRESHOLD_BYTES = 64 * 1024
 
 
 class ToolOutcome(BaseModel):
@@ -145,4 +147,4 @@ class ToolActivities:
             return
         outcome.output_blob = await asyncio.to_thread(self._store.put_blob, data)
         outcome.output_bytes = len(data)
-        outcome.output = data[:BLOB_THRESHOLD_BYTES].decode("utf-8", "ignore")
+        outcome.output = data[:MODEL_BUDGET_BYTES].decode("utf-8", "ignore")

@@ -60,8 +60,8 @@ with workflow.unsafe.imports_passed_through():
         UserMessage,
         title_from,
     )
-    from backend.workflows.model_context import context_turn, flattened, trimmed
-    from backend.workflows.tool_budget import ToolOutputBudget
+    from backend.workflows.model_context import context_turn, flattened, split_by_turn, trimmed
+    from backend.workflows.tool_budget import ToolOutputBudget, preview
     from backend.workflows.trusted_input import InputRejected
     from backend.workflows.turn_activities import (
         EndTurn,
@@ -177,8 +177,8 @@ class ConversationWorkflow:
         state = self._state
         finished = [t for t in state.turns if t.status in FINISHED]
         if state.items and not state.context:
-            first = finished[0].turn_id if finished else ""
-            state.context = [context_turn(first, state.items)]
+            answered = [t.turn_id for t in finished if t.status != "failed" or t.reply]
+            state.context = trimmed(split_by_turn(state.items, answered), state.context_tokens)
             state.items = []
         if not finished:
             return
@@ -584,8 +584,14 @@ class ConversationWorkflow:
                 summary=spec.name,
             )
             budget = self._tool_budget
-            record.output = budget.for_record(outcome.output) if outcome.output else outcome.output
-            record.output_blob, record.output_bytes = outcome.output_blob, outcome.output_bytes
+            if outcome.output_blob and outcome.output and outcome.output_bytes:
+                # The store holds it whole: the record (and the state) keeps its start.
+                record.output = preview(outcome.output, outcome.output_bytes)
+                record.output_blob, record.output_bytes = outcome.output_blob, outcome.output_bytes
+            elif outcome.output:
+                record.output = budget.for_record(outcome.output)
+            else:
+                record.output = outcome.output
             record.error = outcome.error
             record.attempts = outcome.attempt
             record.duration_ms = outcome.duration_ms

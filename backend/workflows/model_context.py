@@ -41,3 +41,17 @@ def trimmed(context: list[ContextTurn], budget_tokens: int) -> list[ContextTurn]
 
 def flattened(context: list[ContextTurn]) -> list[dict[str, Any]]:
     return [item for turn in context for item in turn.items]
+
+
+def split_by_turn(items: list[dict[str, Any]], turn_ids: list[str]) -> list[ContextTurn]:
+    """A run's model items from before the store (one list for the whole conversation)
+    as one block per turn, each starting at a user message, so the oldest can be let
+    go of one by one. The blocks are named after ``turn_ids`` when their counts agree
+    (they do unless earlier items were cut to fit a continue-as-new)."""
+    blocks: list[list[dict[str, Any]]] = []
+    for item in items:
+        if item.get("role") == "user" or not blocks:
+            blocks.append([])
+        blocks[-1].append(item)
+    names = turn_ids[-len(blocks) :] if len(turn_ids) >= len(blocks) else []
+    return [context_turn(names[i] if names else "", block) for i, block in enumerate(blocks)]

@@ -14,6 +14,16 @@ from dataclasses import dataclass
 MODEL_BUDGET_BYTES = 300_000
 # What the turn's record (the tool panel, the history) keeps of them.
 RECORD_BUDGET_BYTES = 600_000
+# What the record shows of an output the conversation store holds whole (as a blob).
+PREVIEW_BYTES = 16 * 1024
+
+
+def preview(output: str, whole_bytes: int) -> str:
+    """The start of an output kept whole elsewhere, saying so."""
+    kept, left_out = _cut(output, PREVIEW_BYTES)
+    if not left_out and len(output.encode("utf-8", "surrogatepass")) >= whole_bytes:
+        return kept
+    return f"{kept}\n[the whole output, {whole_bytes:,} bytes, is kept in the conversation store]"
 
 
 def _cut(text: str, room: int) -> tuple[str, int]:

@@ -46,6 +46,8 @@ class TurnItem:
     error_message: str | None = None
     input_tokens: int = 0
     output_tokens: int = 0
+    # The model's context begins at this turn: the turns above it are kept, not sent.
+    context_starts_here: bool = False
     live: TurnText = field(default_factory=TurnText)
     # Deltas only fold into ``live``; ``reply`` and ``reasoning`` are rebuilt from it once a
     # frame (``sync_live``), so an event costs O(1) however long the reply already is.
@@ -148,6 +150,15 @@ class TranscriptModel(QObject):
             else:
                 item.update_from(turn)
             self._mark(turn.turn_id, tools=bool(turn.tool_calls))
+        self._mark_context_start(view.context_starts_at)
+
+    def _mark_context_start(self, turn_id: str | None) -> None:
+        first = next(iter(self.turns), None)
+        for item in self.turns.values():
+            starts = item.turn_id == turn_id and item.turn_id != first
+            if item.context_starts_here != starts:
+                item.context_starts_here = starts
+                self._mark(item.turn_id)
 
     def add_pending(self, turn_id: str, text: str) -> None:
         """The user's message, shown at once, before the backend has it."""

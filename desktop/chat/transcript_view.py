@@ -83,6 +83,18 @@ class TurnWidget(QFrame):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 6)
 
+        self.context_marker = QLabel(
+            "The model's context starts here: the messages above are kept, not sent to it"
+        )
+        self.context_marker.setObjectName("contextMarker")
+        self.context_marker.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.context_marker.setStyleSheet(
+            "QLabel#contextMarker { color: palette(placeholder-text); font-size: 11px; "
+            "border-top: 1px dashed palette(mid); padding-top: 4px; }"
+        )
+        self.context_marker.hide()
+        layout.addWidget(self.context_marker)
+
         self.user = QLabel()
         self.user.setObjectName("userMessage")
         self.user.setWordWrap(True)
@@ -160,6 +172,7 @@ class TurnWidget(QFrame):
         self.retry_requested.emit(self.user_text)
 
     def show_turn(self, turn: TurnItem, behind_another: bool = False) -> None:
+        set_shown(self.context_marker, turn.context_starts_here)
         if turn.user_text != self.user_text:
             self.user_text = turn.user_text
             self.user.setText(turn.user_text)

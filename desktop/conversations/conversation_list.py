@@ -36,6 +36,7 @@ class ConversationList(QWidget):
     new_requested = Signal()
     rename_requested = Signal(str, str)  # conversation id, new title
     delete_requested = Signal(str)
+    export_requested = Signal(str)
     search_changed = Signal(str)  # after a pause in typing
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -137,6 +138,8 @@ class ConversationList(QWidget):
         conversation_id = item.data(ID_ROLE)
         menu = QMenu(self)
         menu.addAction("Rename…", lambda: self.ask_rename(conversation_id))
+        menu.addAction("Export…", lambda: self.export_requested.emit(conversation_id))
+        menu.addSeparator()
         menu.addAction("Delete…", lambda: self.ask_delete(conversation_id))
         menu.exec(self.items.mapToGlobal(pos))
 

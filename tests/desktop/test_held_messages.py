@@ -10,6 +10,7 @@ import qasync
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
+from backend.client.store import ConversationStore
 from backend.demo_model.script import counted_tokens
 from backend.local.paths import DataDir
 from backend.local.runtime_info import RuntimeInfo
@@ -66,7 +67,9 @@ def test_held_while_temporal_is_frozen_then_delivered_exactly_once(
     win.close()  # stops the backend, frozen Temporal included; the message stays held
     loop.run_until_complete(until(lambda: win._shut_down, 60, "stopped"))
     win.deleteLater()
-    assert second in data.outbox_file.read_text()
+    # Still held, in the conversation store, with the window gone.
+    with ConversationStore.in_data_dir(data.root) as store:
+        assert second in {m.message_id for m in store.undelivered()}
 
     reopened = open_own_window(data, loop)
 

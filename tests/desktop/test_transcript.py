@@ -409,7 +409,11 @@ def test_a_failed_turn_shows_its_error_inline_with_retry(
         assert conversation_id is not None
         window.new_conversation()
         window.open_conversation(conversation_id)
-        await until(lambda: turn_id in window.transcript.widgets, 10, "reload")
+        def reloaded_shown() -> bool:
+            w = window.transcript.widgets.get(turn_id)
+            return w is not None and w.isVisible()
+
+        await until(reloaded_shown, 10, "reload")
         reloaded = window.transcript.widgets[turn_id]
         assert reloaded.error_label.text() == shown and reloaded.retry_button.isVisible()
 

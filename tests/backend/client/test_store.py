@@ -517,3 +517,33 @@ def test_bulk_import_takes_many_at_once(store: ConversationStore, tmp_path: Path
     with ConversationStore(tmp_path / "other.db") as other:
         other.bulk_import(copies)
         assert sorted(_ids(other, "reading")) == ["copy-0", "copy-1", "copy-2"]
+
+
+def test_opening_a_second_store_leaves_the_first_ones_locks_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """POSIX locks are per process: a descriptor of the database file opened and closed
+    outside SQLite drops the locks of every connection the process has on it, and
+    another process's writes then corrupt the file (seen in the fault matrix, where a
+    window holds two stores). Only a new file is ever opened that way."""
+    from backend.client import store as store_module
+
+    path = tmp_path / "conversations.db"
+    first = ConversationStore(path)
+    opened: list[str] = []
+    real = store_module.private_opener
+
+    def recording(name: str, flags: int) -> int:
+        fd = real(name, flags)  # raises for an existing file when it must be new
+        opened.append(name)
+        return fd
+
+    monkeypatch.setattr(store_module, "private_opener", recording)
+    second = ConversationStore(path)
+    try:
+        assert opened == []  # no descriptor of the existing file was opened
+        second.add_message("c1", "m1", "hello", at=1.0, delivered=True)
+        assert [c.conversation_id for c in first.list_conversations()] == ["c1"]
+    finally:
+        second.close()
+        first.close()

@@ -34,12 +34,16 @@ from tests.support.history_text import decrypted_text
 from tests.support.serve_process import ServeProcess, child_env, durachat_argv
 
 
+def big_file_granted_text() -> str:
+    return "0123456789abcdef\n" * 15_000
+
+
 @pytest.fixture
 def big_file_granted(settings_file: Path, tmp_path: Path) -> None:
     """The file tools may read ``big.txt``, 255 KB, in a folder of the test's own."""
     granted = tmp_path / "granted"
     granted.mkdir()
-    (granted / "big.txt").write_text("0123456789abcdef\n" * 15_000)
+    (granted / "big.txt").write_text(big_file_granted_text())
     Settings(granted_folder=str(granted)).save(settings_file)
 
 
@@ -133,7 +137,16 @@ def test_tool_output_over_the_payload_limit_ends_cleanly(
         assert rec.turn.reply.startswith("The `read_file` tool")
         assert len(rec.turn.tool_calls) == 9
         assert all(c.status == "done" for c in rec.turn.tool_calls)
-        assert "more bytes not kept" in (rec.turn.tool_calls[-1].output or "")
+        # Each output went to the conversation store whole (by its hash); the record
+        # the workflow carried kept its start.
+        whole = (big_file_granted_text()).encode()
+        for call in rec.turn.tool_calls:
+            assert call.output_blob and call.output_bytes == len(whole)
+            assert "is kept in the conversation store" in (call.output or "")
+            assert len(call.output or "") < 20_000
+            assert client.store.get_blob(call.output_blob) == whole
+        exported = client.store.export_conversation(rec.conversation_id)
+        assert exported.turns[0].tool_calls[-1].output == whole.decode()
         # Each model call ran once: nothing was retried for being too large.
         assert [e.call for e in rec.of_type("attempt_started")] == [0, 1]
         # The model was told what it did not get (its input is in the history).

@@ -37,7 +37,7 @@ import pytest
 from temporalio.client import WorkflowExecutionStatus
 
 from backend.client.api import WORKFLOW_TYPE, DuraChatClient
-from backend.client.errors import ConversationUnreadable
+from backend.client.errors import NoSuchConversation
 from backend.encryption.codec import ENCODING
 from backend.local.settings import Settings
 from backend.stream.redis_stream import stream_key
@@ -250,7 +250,7 @@ def test_another_local_user_can_neither_read_nor_steer_conversations(
         assert later.turn.status == "done" and later.turn.reply == "w1 w2 w3 "
         view = await client.history(conversation)
         assert theirs not in {c.conversation_id for c in await client.list()}
-        with pytest.raises(ConversationUnreadable):
+        with pytest.raises(NoSuchConversation):  # nothing of it reached the store
             await client.history(theirs)
         # Everything the worker streamed, for every conversation, to search for the file.
         streamed = []

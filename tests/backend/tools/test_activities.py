@@ -5,31 +5,33 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from temporalio.testing import ActivityEnvironment
 
 from backend.local.settings import Settings
 from backend.tools import activities
-from backend.tools.activities import ToolInvocation, ToolOutcome, run_tool
-from backend.worker import resources
+from backend.tools.activities import ToolActivities, ToolInvocation, ToolOutcome
+
+_TOOLS: ToolActivities | None = None
 
 
 @pytest.fixture
-def granted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A granted folder, and worker resources that need no Redis (nothing is published)."""
+def granted(tmp_path: Path) -> Path:
+    """A granted folder, and tool activities that need no Redis (nothing is published)
+    and no store (no output here is large enough for one)."""
+    global _TOOLS
     folder = tmp_path / "granted"
     folder.mkdir()
     (folder / "notes.txt").write_text("hello")
-    fake = SimpleNamespace(settings=lambda: Settings(granted_folder=str(folder)))
-    monkeypatch.setattr(resources, "_current", fake)
+    _TOOLS = ToolActivities(None, lambda: Settings(granted_folder=str(folder)), None)
     return folder
 
 
 def run(name: str, arguments: str) -> ToolOutcome:
+    assert _TOOLS is not None, "use the granted fixture"
     call = ToolInvocation(call_id="call_1", name=name, arguments=arguments)
-    return asyncio.run(ActivityEnvironment().run(run_tool, call))
+    return asyncio.run(ActivityEnvironment().run(_TOOLS.run_tool, call))
 
 
 def test_a_good_call_has_an_output(granted: Path) -> None:
