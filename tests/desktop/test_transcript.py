@@ -409,6 +409,7 @@ def test_a_failed_turn_shows_its_error_inline_with_retry(
         assert conversation_id is not None
         window.new_conversation()
         window.open_conversation(conversation_id)
+
         def reloaded_shown() -> bool:
             w = window.transcript.widgets.get(turn_id)
             return w is not None and w.isVisible()
