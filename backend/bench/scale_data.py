@@ -46,7 +46,7 @@ class DataShape:
         return self.conversations * self.turns_per_conversation * 2
 
 
-class _Writer:
+class Writer:
     """Text of one conversation: common words, its topic's words, its project name."""
 
     def __init__(self, rng: random.Random, topic: str, project: str) -> None:
@@ -55,13 +55,10 @@ class _Writer:
 
     def sentence(self) -> str:
         rng = self.rng
-        count = rng.randint(6, 18)
-        words = [
-            rng.choice(self.topic_words)
-            if rng.random() < TOPIC_SHARE
-            else rng.choices(_WORDS, cum_weights=_WEIGHTS)[0]
-            for _ in range(count)
-        ]
+        words = rng.choices(_WORDS, cum_weights=_WEIGHTS, k=rng.randint(6, 18))
+        for i in range(len(words)):
+            if rng.random() < TOPIC_SHARE:
+                words[i] = rng.choice(self.topic_words)
         words[0] = words[0].capitalize()
         return " ".join(words) + rng.choice(".?.!.")
 
@@ -103,21 +100,30 @@ def _items(user: str, reply: str, call: ToolCallRecord | None, rng: random.Rando
     items: list[dict[str, Any]] = [{"role": "user", "content": user}]
     if call is not None:
         items.append(
-            {"type": "function_call", "call_id": call.call_id, "name": call.name,
-             "arguments": call.arguments, "id": f"fc_{rng.getrandbits(64):016x}"}  # fmt: skip
+            {
+                "type": "function_call",
+                "call_id": call.call_id,
+                "name": call.name,
+                "arguments": call.arguments,
+                "id": f"fc_{rng.getrandbits(64):016x}",
+            }
         )
         items.append(
             {"type": "function_call_output", "call_id": call.call_id, "output": call.output}
         )
     items.append(
-        {"id": f"msg_{rng.getrandbits(64):016x}", "type": "message", "role": "assistant",
-         "status": "completed",
-         "content": [{"type": "output_text", "text": reply, "annotations": []}]}  # fmt: skip
+        {
+            "id": f"msg_{rng.getrandbits(64):016x}",
+            "type": "message",
+            "role": "assistant",
+            "status": "completed",
+            "content": [{"type": "output_text", "text": reply, "annotations": []}],
+        }
     )
     return items
 
 
-def _turn(writer: _Writer, at: float, model: tuple[str, str]) -> ExportedTurn:
+def _turn(writer: Writer, at: float, model: tuple[str, str]) -> ExportedTurn:
     rng = writer.rng
     user = writer.paragraph(1, 3)
     reply = writer.paragraph(3, 9)
@@ -141,16 +147,24 @@ def _turn(writer: _Writer, at: float, model: tuple[str, str]) -> ExportedTurn:
     )
 
 
-def conversation(rng: random.Random, shape: DataShape, created_at: float) -> ExportedConversation:
+@dataclass(frozen=True)
+class Made:
+    conversation: ExportedConversation
+    topic: str
+    project: str  # the made-up name only this conversation (most likely) uses
+
+
+def conversation(rng: random.Random, shape: DataShape, created_at: float) -> Made:
     topic = rng.choice(_TOPIC_NAMES)
-    writer = _Writer(rng, topic, project_name(rng))
+    project = project_name(rng)
+    writer = Writer(rng, topic, project)
     model = rng.choice(MODELS)
     turns: list[ExportedTurn] = []
     at = created_at
     for _ in range(shape.turns_per_conversation):
         turns.append(_turn(writer, at, model))
         at = (turns[-1].ended_at or at) + rng.uniform(5, 600)  # the user reads, then writes
-    return ExportedConversation(
+    made = ExportedConversation(
         conversation_id=f"conversation-{_uuid(rng)}",
         title=title_from(turns[0].user_text),
         created_at=created_at,
@@ -159,9 +173,10 @@ def conversation(rng: random.Random, shape: DataShape, created_at: float) -> Exp
         provider=model[1],
         turns=turns,
     )
+    return Made(made, topic, project)
 
 
-def conversations(shape: DataShape, now: float) -> Iterator[ExportedConversation]:
+def conversations(shape: DataShape, now: float) -> Iterator[Made]:
     """``shape.conversations`` conversations begun over the year before ``now``."""
     rng = random.Random(shape.seed)
     for _ in range(shape.conversations):

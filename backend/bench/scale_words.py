@@ -8,8 +8,14 @@ made-up name one or two.
 
 from __future__ import annotations
 
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
 # Roughly by frequency: the benchmark draws them with weights falling as 1/rank.
-COMMON = """
+COMMON = _words(
+    """
 the be to of and a in that have it for not on with he as you do at this but his by
 from they we say her she or an will my one all would there their what so up out if
 about who get which go me when make can like time no just him know take people into
@@ -40,42 +46,43 @@ practice piece land product doctor wall patient worker news test movie north lov
 technology step baby computer type attention film tree source organization hair window
 evidence population site floor table machine memory network file folder error message
 example answer option version setting default value list order detail summary draft
-""".split()
+"""
+)
 
 # Words only conversations about the topic use (a topic word's search finds those).
 TOPICS: dict[str, list[str]] = {
-    "baking": "sourdough starter hydration levain crumb proofing banneton autolyse".split(),
-    "kubernetes": "kubernetes ingress kubectl helm namespace pod deployment configmap".split(),
-    "gardening": "tomatoes compost mulch seedlings perennials aphids pruning trellis".split(),
-    "astronomy": "telescope nebula galaxy exoplanet eclipse parallax redshift aperture".split(),
-    "python": "python asyncio decorator dataclass pytest virtualenv generator typing".split(),
-    "rust": "rust borrow lifetime cargo trait ownership tokio serde".split(),
-    "cycling": "derailleur cadence cassette chainring peloton tubeless saddle gradient".split(),
-    "chess": "chess gambit endgame castling checkmate sicilian bishop tempo".split(),
-    "finance": "mortgage dividend portfolio inflation annuity brokerage amortization".split(),
-    "travel": "itinerary lisbon kyoto layover hostel passport railpass ferry".split(),
-    "photography": "aperture shutter exposure bokeh lens tripod histogram raw".split(),
-    "biology": "photosynthesis mitochondria enzyme chloroplast ribosome osmosis".split(),
-    "databases": "postgres sqlite index vacuum transaction isolation replication query".split(),
-    "music": "chord arpeggio metronome scales harmony cadenza ukulele syncopation".split(),
-    "cooking": "risotto braise emulsion saffron marinade caramelize deglaze umami".split(),
-    "fitness": "deadlift squat hypertrophy protein cardio stretching kettlebell".split(),
-    "writing": "manuscript protagonist chapter outline dialogue editor synopsis".split(),
-    "linux": "systemd journalctl bash grep cron partition kernel iptables".split(),
-    "history": "byzantine renaissance feudal dynasty treaty archive medieval".split(),
-    "parenting": "toddler bedtime tantrum daycare nap vaccine playground".split(),
-    "language": "spanish conjugation subjunctive vocabulary pronunciation idiom".split(),
-    "physics": "quantum entropy momentum relativity photon thermodynamics".split(),
-    "woodworking": "dovetail chisel plywood mortise tenon sander varnish".split(),
-    "javascript": "javascript react typescript webpack promise closure npm".split(),
-    "coffee": "espresso grinder crema pourover roast arabica burr".split(),
-    "hiking": "trailhead switchback altitude blister compass backpack summit".split(),
-    "pets": "puppy kitten litter leash veterinarian kibble grooming".split(),
-    "climate": "emissions carbon renewable solar turbine drought glacier".split(),
-    "statistics": "regression variance bayesian median outlier histogram sampling".split(),
-    "homebrew": "homebrew hops wort fermentation yeast lager carboy".split(),
+    "baking": _words("sourdough starter hydration levain crumb proofing banneton autolyse"),
+    "kubernetes": _words("kubernetes ingress kubectl helm namespace pod deployment configmap"),
+    "gardening": _words("tomatoes compost mulch seedlings perennials aphids pruning trellis"),
+    "astronomy": _words("telescope nebula galaxy exoplanet eclipse parallax redshift aperture"),
+    "python": _words("python asyncio decorator dataclass pytest virtualenv generator typing"),
+    "rust": _words("rust borrow lifetime cargo trait ownership tokio serde"),
+    "cycling": _words("derailleur cadence cassette chainring peloton tubeless saddle gradient"),
+    "chess": _words("chess gambit endgame castling checkmate sicilian bishop tempo"),
+    "finance": _words("mortgage dividend portfolio inflation annuity brokerage amortization"),
+    "travel": _words("itinerary lisbon kyoto layover hostel passport railpass ferry"),
+    "photography": _words("aperture shutter exposure bokeh lens tripod histogram raw"),
+    "biology": _words("photosynthesis mitochondria enzyme chloroplast ribosome osmosis"),
+    "databases": _words("postgres sqlite index vacuum transaction isolation replication query"),
+    "music": _words("chord arpeggio metronome scales harmony cadenza ukulele syncopation"),
+    "cooking": _words("risotto braise emulsion saffron marinade caramelize deglaze umami"),
+    "fitness": _words("deadlift squat hypertrophy protein cardio stretching kettlebell"),
+    "writing": _words("manuscript protagonist chapter outline dialogue editor synopsis"),
+    "linux": _words("systemd journalctl bash grep cron partition kernel iptables"),
+    "history": _words("byzantine renaissance feudal dynasty treaty archive medieval"),
+    "parenting": _words("toddler bedtime tantrum daycare nap vaccine playground"),
+    "language": _words("spanish conjugation subjunctive vocabulary pronunciation idiom"),
+    "physics": _words("quantum entropy momentum relativity photon thermodynamics"),
+    "woodworking": _words("dovetail chisel plywood mortise tenon sander varnish"),
+    "javascript": _words("javascript react typescript webpack promise closure npm"),
+    "coffee": _words("espresso grinder crema pourover roast arabica burr"),
+    "hiking": _words("trailhead switchback altitude blister compass backpack summit"),
+    "pets": _words("puppy kitten litter leash veterinarian kibble grooming"),
+    "climate": _words("emissions carbon renewable solar turbine drought glacier"),
+    "statistics": _words("regression variance bayesian median outlier histogram sampling"),
+    "homebrew": _words("homebrew hops wort fermentation yeast lager carboy"),
 }
 
 # Syllables for each conversation's own made-up project name: a search for one
 # finds that conversation, the way a user looks for "the one about Talvoren".
-SYLLABLES = "ka lo mi ne ru ta vo zen dri bel cor fan gul hes jin kor lum mar nix".split()
+SYLLABLES = _words("ka lo mi ne ru ta vo zen dri bel cor fan gul hes jin kor lum mar nix")
