@@ -72,6 +72,8 @@ _OUR_FAILURE = "Encoded failure"
 _ENDED_UNSTARTED = "closed before WorkflowTaskStarted"
 # A query that waits for a worker to come back: long enough for a restart.
 QUERY_TIMEOUT = timedelta(seconds=10)
+# How many of a conversation's newest turns a follower reads when its turn ends.
+RECENT_TURNS = 20
 # Runs that hold a conversation: running, or ended by something other than the
 # conversation itself (terminated by a limit or by hand, timed out, failed). A run that
 # completed was given input that was not DuraChat's; one continued as new has a successor.
@@ -115,7 +117,7 @@ class Sent:
     stream_after: str  # the stream id before the message: follow from here for its turn
 
 
-@dataclass
+@dataclass(slots=True)
 class ConversationSummary:
     conversation_id: str
     title: str
@@ -148,8 +150,8 @@ def read_history(
 
 def list_summaries(store: ConversationStore, search: str = "") -> list[ConversationSummary]:
     return [
-        ConversationSummary(r.conversation_id, r.title, r.updated_at, r.running)
-        for r in store.list_conversations(search)
+        ConversationSummary(cid, title, updated, bool(running))
+        for cid, title, updated, running in store.list_rows(search)
     ]
 
 
@@ -309,7 +311,7 @@ class DuraChatClient:
                 t.model_copy(update={"status": "queued", "tool_calls": [], "reply": ""})
                 for t in self.store.unfinished_turns(conversation_id)
             ],
-            context=[context_turn(turn_id, items) for turn_id, items in context],
+            context=[context_turn(turn_id, items, stored=True) for turn_id, items in context],
             context_tokens=budget,
         )
 
@@ -419,8 +421,8 @@ class DuraChatClient:
             conversation_id, after, block_ms=int(poll_every * 1000), seen=seen
         ):
             if event is None:
-                view = await self._history_now(conversation_id, timeout=poll_every)
-                turn = next((t for t in view.turns if t.turn_id == turn_id), None) if view else None
+                view = self._recent_history(conversation_id, turn_id)
+                turn = next((t for t in view.turns if t.turn_id == turn_id), None)
                 if turn is not None and turn.status in ("done", "failed", "stopped"):
                     # The turn's last events may have reached Redis while the history
                     # was asked for: deliver them before closing on the history.
@@ -435,11 +437,8 @@ class DuraChatClient:
             yield event
             if event.type in TERMINAL_TYPES:
                 self._note_followed(conversation_id, position)
-                # The turn is over in the workflow; its history may take a moment if a
-                # part of the backend is restarting right now.
-                while (view := await self._history_now(conversation_id, timeout=2)) is None:
-                    await asyncio.sleep(poll_every / 2)
-                yield view
+                # The store had the turn before its end was published (end_turn).
+                yield self._recent_history(conversation_id, turn_id)
                 return
 
     def _note_followed(self, conversation_id: str, position: str) -> None:
@@ -456,9 +455,13 @@ class DuraChatClient:
         except (aioredis.RedisError, OSError):
             return []  # Redis is down: the history is all there is
 
-    async def _history_now(self, conversation_id: str, timeout: float) -> ConversationView | None:
-        """The history from the store (kept for the follower's polling rhythm)."""
-        return read_history(self.store, conversation_id)
+    def _recent_history(self, conversation_id: str, turn_id: str) -> ConversationView:
+        """The conversation's newest turns from the store, down to ``turn_id`` at least
+        (the end of a turn must not cost a read of a long conversation's every turn)."""
+        view = read_history(self.store, conversation_id, last=RECENT_TURNS)
+        if view.earlier_turns and all(t.turn_id != turn_id for t in view.turns):
+            view = read_history(self.store, conversation_id)
+        return view
 
 
 def _stream_id(position: str) -> tuple[int, int]:

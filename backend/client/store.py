@@ -473,6 +473,27 @@ class ConversationStore:
             rows = db.execute(sql, params).fetchall()
         return _records(rows)
 
+    def list_rows(
+        self, search: str = "", limit: int | None = None
+    ) -> list[tuple[str, str, float, bool]]:
+        """As ``list_conversations``, each as (id, title, updated_at, running) only: the
+        conversation list's hot path, without a model object per row (10,000 of them
+        cost more than the query)."""
+        words = search_words(search)
+        where, params = _matching_clause(words) if words else ("", [])
+        sql = (
+            f"SELECT c.conversation_id, CASE WHEN c.title = '' THEN '{UNTITLED}'"
+            " ELSE c.title END, c.updated_at, c.open_turns > 0"
+            f" FROM conversations c {where} ORDER BY c.updated_at DESC, c.id DESC"
+        )
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        with self._read() as db:
+            cursor = db.cursor()
+            cursor.row_factory = None  # plain tuples: the cheapest rows there are
+            return cursor.execute(sql, params).fetchall()
+
     def get_conversation(self, conversation_id: str) -> ConversationRecord | None:
         with self._read() as db:
             row = db.execute(
@@ -541,6 +562,28 @@ class ConversationStore:
         one about to run), if the store has one."""
         taken, starts = self._context(conversation_id, budget_tokens)
         return [item for _, items in taken for item in items], starts
+
+    def turns_context(
+        self, conversation_id: str, turn_ids: list[str]
+    ) -> dict[str, list[dict[str, Any]]]:
+        """The model-context items of these finished turns, by turn id (a turn the
+        store does not hold as finished is left out): what a model call's references
+        to earlier turns stand for (see backend/workflows/model_context.py)."""
+        found: dict[str, list[dict[str, Any]]] = {}
+        wanted = list(dict.fromkeys(turn_ids))
+        with self._read() as db:
+            # In chunks: SQLite caps the parameters of one statement.
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                marks = ", ".join("?" * len(chunk))
+                for row in db.execute(
+                    "SELECT turn_id, status, user_text, reply, items FROM turns"
+                    f" WHERE conversation_id = ? AND status IN {_FINISHED}"
+                    f" AND turn_id IN ({marks})",
+                    (conversation_id, *chunk),
+                ):
+                    found[row["turn_id"]] = _context_of(row)[0]
+        return found
 
     def context_turns(
         self, conversation_id: str, budget_tokens: int

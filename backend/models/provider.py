@@ -19,7 +19,7 @@ from backend.local.keys import KeyUnavailable, get_api_key
 from backend.local.settings import Settings, SettingsError
 from backend.models.endpoint import EndpointError, choose_endpoint
 from backend.models.openai_client import WorkerOpenAI
-from backend.models.streaming_model import StreamingModel
+from backend.models.streaming_model import StreamingModel, TurnsContext
 from backend.stream.redis_stream import EventPublisher
 
 
@@ -36,8 +36,10 @@ class DuraChatModelProvider(ModelProvider):
         settings: Callable[[], Settings],
         publisher: EventPublisher,
         demo_base_url: str | None,
+        turns_context: TurnsContext | None = None,
     ) -> None:
         self._settings = settings
+        self._turns_context = turns_context
         self._publisher = publisher
         self._demo_base_url = demo_base_url
         # One client per endpoint and key, so connections are reused across calls.
@@ -63,6 +65,7 @@ class DuraChatModelProvider(ModelProvider):
             publisher=self._publisher,
             timeout_s=settings.request_timeout_s,
             max_reply_s=settings.max_reply_s,
+            turns_context=self._turns_context,
         )
 
     @staticmethod

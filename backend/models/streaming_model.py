@@ -14,9 +14,10 @@ Every way a provider can fail mid-call ends as an ApplicationError whose type
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +38,10 @@ from backend.stream.events import (
 )
 from backend.stream.redis_stream import EventPublisher
 from backend.worker.call_context import CALL_CONTEXT, CallContext, event_fields
+from backend.workflows.model_context import referenced_turn
+
+# The store's items of finished turns, by id: (conversation id, turn ids) -> items.
+TurnsContext = Callable[[str, list[str]], dict[str, list[dict[str, Any]]]]
 
 _REASONING_DELTAS = frozenset(
     {"response.reasoning_summary_text.delta", "response.reasoning_text.delta"}
@@ -77,8 +82,10 @@ class StreamingModel(Model):
         publisher: EventPublisher,
         timeout_s: float,
         max_reply_s: float,
+        turns_context: TurnsContext | None = None,
     ) -> None:
         self._inner = inner
+        self._turns_context = turns_context
         self._label = label
         self._endpoint = endpoint
         self._publisher = publisher
@@ -102,6 +109,7 @@ class StreamingModel(Model):
                 )
             publish(AttemptStarted, model=self._label, retry=ctx.attempt > 1)
         got = _Received()
+        args, kwargs = await self._resolve_references(ctx, args, kwargs)
         try:
             completed = await self._stream(publish, got, *args, **kwargs)
         except (openai.APITimeoutError, httpx.TimeoutException) as exc:
@@ -150,6 +158,34 @@ class StreamingModel(Model):
             type="ModelTimeout",
             non_retryable=ctx is not None and ctx.attempt >= TIMEOUT_ATTEMPTS,
         )
+
+    async def _resolve_references(
+        self, ctx: CallContext | None, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """The call's input with each reference to an earlier turn replaced by that
+        turn's items from the conversation store (the claim check of
+        backend/workflows/model_context.py)."""
+        given = args[1] if len(args) > 1 else kwargs.get("input")
+        if ctx is None or self._turns_context is None or not isinstance(given, list):
+            return args, kwargs
+        refs = [referenced_turn(item) for item in given]
+        wanted = [ref for ref in refs if ref]
+        if not wanted:
+            return args, kwargs
+        found = await asyncio.to_thread(self._turns_context, ctx.conversation_id, wanted)
+        if missing := [ref for ref in wanted if ref not in found]:
+            raise ApplicationError(
+                f"the conversation store does not have the earlier turn {missing[0]} the "
+                "model was to be sent (was the conversation deleted meanwhile?)",
+                type="ContextMissing",
+                non_retryable=True,
+            )
+        resolved: list[Any] = []
+        for item, ref in zip(given, refs, strict=True):
+            resolved.extend(found[ref] if ref else [item])
+        if len(args) > 1:
+            return (args[0], resolved, *args[2:]), kwargs
+        return args, {**kwargs, "input": resolved}
 
     async def _stream(self, publish: Any, got: _Received, *args: Any, **kwargs: Any) -> Any:
         completed = None

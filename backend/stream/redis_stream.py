@@ -44,7 +44,7 @@ MARKS_TTL_S = 7 * 24 * 3600  # publisher marks outlive any outage worth retrying
 # Once a turn is in the conversation store its live events are needed only by a window
 # still catching up: the stream and its counter expire this long after the last turn
 # ended (an append clears the expiry), so Redis does not grow with the conversations.
-IDLE_TTL_S = 600
+IDLE_TTL_S = 120
 HAND_OVER_EVERY = 16  # events parsed between event-loop turns for the sender, at most
 
 # KEYS: stream, seq counter, publisher marks (hash: publisher id -> last number applied)

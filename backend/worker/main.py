@@ -92,7 +92,12 @@ async def run(env: WorkerEnv) -> None:
     trusted_input.encrypted_since = keys.encrypted_since
     # The supervisor starts us in parallel with the servers: wait for Temporal.
     await wait_until_serving(env.temporal_address, timeout=120, keys=keys)
-    provider = DuraChatModelProvider(services.settings, services.publisher, services.demo_base_url)
+    provider = DuraChatModelProvider(
+        services.settings,
+        services.publisher,
+        services.demo_base_url,
+        turns_context=services.store.turns_context,
+    )
     plugin = OpenAIAgentsPlugin(model_params=MODEL_PARAMS, model_provider=provider)
     client = await Client.connect(
         env.temporal_address,

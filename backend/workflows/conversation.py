@@ -60,7 +60,12 @@ with workflow.unsafe.imports_passed_through():
         UserMessage,
         title_from,
     )
-    from backend.workflows.model_context import context_turn, flattened, split_by_turn, trimmed
+    from backend.workflows.model_context import (
+        context_turn,
+        model_input,
+        split_by_turn,
+        trimmed,
+    )
     from backend.workflows.tool_budget import ToolOutputBudget, preview
     from backend.workflows.trusted_input import InputRejected
     from backend.workflows.turn_activities import (
@@ -360,7 +365,7 @@ class ConversationWorkflow:
                 start_to_close_timeout=LOCAL,
             )
         user_item: dict[str, Any] = {"role": "user", "content": turn.user_text}
-        earlier = flattened(self._state.context) if self._uses_store else self._state.items
+        earlier = model_input(self._state.context) if self._uses_store else self._state.items
         CURRENT_TURN.set(TurnScope(conversation_id=conv, turn_id=turn.turn_id))
         self._turn_task = asyncio.create_task(
             Runner.run(
@@ -443,7 +448,7 @@ class ConversationWorkflow:
         context = self._state.context
         if stopped or items:
             # A stopped turn's items are completed with its reply by end_turn, below.
-            context = [*context, context_turn(turn.turn_id, items)]
+            context = [*context, context_turn(turn.turn_id, items, stored=True)]
         context = trimmed(context, self._state.context_tokens)
         reply = await workflow.execute_local_activity_method(
             TurnActivities.end_turn,
@@ -464,7 +469,7 @@ class ConversationWorkflow:
             turn.reply = reply
             if reply and context and context[-1].turn_id == turn.turn_id:
                 said = [*items, {"role": "assistant", "content": reply}]
-                context[-1] = context_turn(turn.turn_id, said)
+                context[-1] = context_turn(turn.turn_id, said, stored=True)
                 context = trimmed(context, self._state.context_tokens)
         self._state.context = context
         self._forget(turn)

@@ -91,6 +91,8 @@ class ContextTurn(BaseModel):
     turn_id: str
     items: list[dict[str, Any]] = Field(default_factory=list)
     tokens: int = 0  # estimated
+    # The store holds these items under ``turn_id``: a model call may refer to them.
+    stored: bool = False
 
 
 class ConversationState(BaseModel):

@@ -28,6 +28,7 @@ _KINDS = {
     "ReplyTooLong": ("reply_limit", ""),
     "ReplyTooSlow": ("reply_limit", ""),
     "ConversationTooLarge": ("too_large", ""),
+    "ContextMissing": ("store", ""),
 }
 # Ours, raised with the reply so far as their first detail.
 _KEEPS_PARTIAL = frozenset({"ReplyTooLong", "ReplyTooSlow"})

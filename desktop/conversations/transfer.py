@@ -34,7 +34,8 @@ def import_from(store: ConversationStore, path: Path) -> str:
         import_into(store, imported)
     except (DuraChatError, OSError, ValueError) as exc:
         return f"Not imported: {exc}"
-    return imported.summary().capitalize()
+    said = imported.summary()
+    return said[:1].upper() + said[1:]
 
 
 def ask_export_path(parent: QWidget, suggested: str) -> tuple[Path, ExportFormat] | None:

@@ -46,3 +46,25 @@ def test_a_run_from_before_the_store_is_split_turn_by_turn() -> None:
     # Then trimming lets go of the oldest one at a time.
     one = blocks[0].tokens
     assert [b.turn_id for b in trimmed(blocks, one * 3 + 1)] == ["t2", "t3", "t4"]
+
+
+def test_stored_turns_travel_as_references_and_resolve_to_their_items() -> None:
+    from backend.workflows.model_context import model_input, referenced_turn
+
+    stored = [context_turn(f"t{n}", _turn(n), stored=True) for n in range(3)]
+    legacy = context_turn("", _turn(9))  # from before the store: only inline
+    sent = model_input([legacy, *stored])
+    assert sent[: len(legacy.items)] == legacy.items
+    refs = [referenced_turn(item) for item in sent[len(legacy.items) :]]
+    assert refs == ["t0", "t1", "t2"]
+    assert len(str(sent)) < len(str(flattened([legacy, *stored])))
+    # What the model call in the worker puts back (from the store) is the context.
+    by_id = {t.turn_id: t.items for t in stored}
+    resolved = []
+    for item in sent:
+        ref = referenced_turn(item)
+        resolved += by_id[ref] if ref else [item]
+    assert resolved == flattened([legacy, *stored])
+    # A user who types something like a reference is not mistaken for one.
+    assert referenced_turn({"role": "user", "content": "⟦durachat-context:t1"}) is None
+    assert referenced_turn({"role": "assistant", "content": sent[-1]["content"]}) is None
