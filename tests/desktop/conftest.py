@@ -19,11 +19,32 @@ from desktop.main_window import MainWindow
 from tests.support.serve_process import ServeProcess
 
 
+class _SegmentedLoop(qasync.QEventLoop):
+    """The app runs one qasync loop for its whole life; a test runs it in segments
+    (``run_until_complete`` per step). After each segment qasync processes Qt's events
+    once more with no running loop set, and a task step that lands there (a reply
+    being followed, a Redis read) fails with "no running event loop", or leaves a
+    coroutine never awaited. Here that last pass runs with the loop set, as every
+    step does in the app."""
+
+    def run_forever(self) -> None:
+        try:
+            return super().run_forever()
+        finally:
+            asyncio.events._set_running_loop(self)  # for run_until_complete's last pass
+
+    def run_until_complete(self, future):  # type: ignore[no-untyped-def]
+        try:
+            return super().run_until_complete(future)
+        finally:
+            asyncio.events._set_running_loop(None)
+
+
 @pytest.fixture
 def loop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
     """A qasync loop on the test's QApplication; tests run their scenario in it."""
     qapp.setQuitOnLastWindowClosed(False)  # as desktop.app does: closing stops the backend first
-    event_loop = qasync.QEventLoop(qapp, already_running=False)
+    event_loop = _SegmentedLoop(qapp, already_running=False)
     asyncio.set_event_loop(event_loop)
     yield event_loop
     _settle(event_loop)

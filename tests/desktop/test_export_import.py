@@ -8,9 +8,12 @@ from pathlib import Path
 import qasync
 from pytestqt.qtbot import QtBot
 
+from backend.client.store import ConversationStore
 from backend.client.store_types import ExportedConversation, ExportedTurn
+from backend.local.paths import DataDir
+from backend.supervisor.supervisor import SupervisorOptions
 from desktop.main_window import MainWindow
-from tests.desktop.conftest import until
+from tests.desktop.conftest import close_own_window, until
 from tests.desktop.test_conversation_list import chat
 
 
@@ -98,3 +101,25 @@ def test_the_transcript_marks_where_the_models_context_begins(
         assert marked == ["t3"]
 
     loop.run_until_complete(scenario())
+
+
+def test_the_list_is_complete_at_the_first_paint_before_the_backend_is_up(
+    tmp_path: Path, loop: qasync.QEventLoop
+) -> None:
+    """After a restart or a crash the list comes from the store at once: the user does
+    not wait for Temporal, Redis or the worker to see (and open) a conversation."""
+    data = DataDir(tmp_path / "data").ensure()
+    with ConversationStore.in_data_dir(data.root) as store:
+        for n in range(30):
+            store.add_message(f"conversation-{n}", f"m{n}", f"topic {n}", at=n, delivered=True)
+    win = MainWindow(data, SupervisorOptions(data_dir=data))
+    ready: list[bool] = []
+    win.ready.connect(lambda: ready.append(True))
+    win.show()
+    win.start()
+    assert not ready and win.client is None  # the backend is still starting
+    assert win.conversation_list.ids() == [f"conversation-{n}" for n in reversed(range(30))]
+    win.open_conversation("conversation-7")
+    loop.run_until_complete(until(lambda: len(win.transcript.widgets) == 1, 10, "shown"))
+    loop.run_until_complete(until(lambda: ready, 60, "window ready"))
+    close_own_window(win, loop)

@@ -49,7 +49,9 @@ def test_a_reply_in_progress_when_the_window_closed_finishes_after_reopening(
         await until(lambda: running_id in second.transcript.widgets, 15, "turns rebuilt")
         assert second.transcript.widgets[done_id].reply_markdown == "".join(counted_tokens(5))
         widget = second.transcript.widgets[running_id]
-        assert widget.reply_markdown.startswith(seen_before_close[: len("w1 w2 w3 ")])
+        # What it had said comes back from its live stream, replayed from the start.
+        said = seen_before_close[: len("w1 w2 w3 ")]
+        await until(lambda: widget.reply_markdown.startswith(said), 10, "what it had said")
         # The unfinished reply continues live, with nobody asking, and ends complete.
         assert second.model.turns[running_id].status == "running"
         await until(lambda: second.model.turns[running_id].status == "done", 60, "reply done")
