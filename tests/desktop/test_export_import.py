@@ -12,6 +12,7 @@ from backend.client.store import ConversationStore
 from backend.client.store_types import ExportedConversation, ExportedTurn
 from backend.local.paths import DataDir
 from backend.supervisor.supervisor import SupervisorOptions
+from backend.workflows.conversation_types import Turn
 from desktop.main_window import MainWindow
 from tests.desktop.conftest import close_own_window, until
 from tests.desktop.test_conversation_list import chat
@@ -111,7 +112,17 @@ def test_the_list_is_complete_at_the_first_paint_before_the_backend_is_up(
     data = DataDir(tmp_path / "data").ensure()
     with ConversationStore.in_data_dir(data.root) as store:
         for n in range(30):
-            store.add_message(f"conversation-{n}", f"m{n}", f"topic {n}", at=n, delivered=True)
+            store.record_turn(
+                f"conversation-{n}",
+                Turn(
+                    turn_id=f"m{n}",
+                    user_text=f"topic {n}",
+                    reply="noted",
+                    status="done",
+                    queued_at=n + 1,
+                    ended_at=n + 1,
+                ),
+            )
     win = MainWindow(data, SupervisorOptions(data_dir=data))
     ready: list[bool] = []
     win.ready.connect(lambda: ready.append(True))
