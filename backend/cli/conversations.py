@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from backend.client.errors import DuraChatError, NoSuchConversation
@@ -135,11 +136,10 @@ def delete_command(data: DataDir, conversation_id: str) -> int:
     return code
 
 
-def run_store_command(command: object, data: DataDir) -> int:
+def run_store_command(command: Callable[[], int], data: DataDir) -> int:
     """Run one of the above; a user's error ends in one line."""
-    assert callable(command)
     try:
-        return int(command())
+        return command()
     except NoSuchConversation as exc:
         print(f"durachat: {exc} (durachat list shows them)", file=sys.stderr)
         return 1

@@ -392,13 +392,7 @@ class ConversationWorkflow:
         else:
             await self._end_done(turn, result)
         finally:
-            CURRENT_TURN.set(None)
-            self._running = None
-            self._turn_task = None
-            turn.ended_at = workflow.now().timestamp()
-            for call in turn.tool_calls:  # a tool cut off by Stop
-                if call.status == "running":
-                    call.status, call.error = "error", "stopped"
+            self._leave(turn)
             if announce is not None:
                 await announce
 
@@ -438,13 +432,7 @@ class ConversationWorkflow:
                 ts=0,
             )
         finally:
-            CURRENT_TURN.set(None)
-            self._running = None
-            self._turn_task = None
-            turn.ended_at = workflow.now().timestamp()
-            for call in turn.tool_calls:  # a tool cut off by Stop
-                if call.status == "running":
-                    call.status, call.error = "error", "stopped"
+            self._leave(turn)
         context = self._state.context
         if stopped or items:
             # A stopped turn's items are completed with its reply by end_turn, below.
@@ -473,6 +461,16 @@ class ConversationWorkflow:
                 context = trimmed(context, self._state.context_tokens)
         self._state.context = context
         self._forget(turn)
+
+    def _leave(self, turn: Turn) -> None:
+        """The turn is no longer running, however it ended."""
+        CURRENT_TURN.set(None)
+        self._running = None
+        self._turn_task = None
+        turn.ended_at = workflow.now().timestamp()
+        for call in turn.tool_calls:  # a tool cut off by Stop
+            if call.status == "running":
+                call.status, call.error = "error", "stopped"
 
     def _forget(self, turn: Turn) -> None:
         """Drop a turn the store now holds from the state, remembering its id."""
