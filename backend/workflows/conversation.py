@@ -92,6 +92,9 @@ TURN_STARTED_BY_MODEL = "turn-started-by-model"
 CONTINUE_WHILE_IDLE = "continue-while-idle"
 # Finished turns go to the conversation store and leave the state (see the module doc).
 CONVERSATION_STORE = "conversation-store"
+# A run from before the store continues as new before it answers a message, so the
+# answer is written to the store (histories from before answered it the old way).
+STORE_BEFORE_ANSWER = "store-before-answer"
 # A store write waits out a full disk or a locked file: the turn stays in the state
 # until it is written, however long that takes.
 STORE_RETRY = RetryPolicy(
@@ -158,12 +161,23 @@ class ConversationWorkflow:
                 lambda: self._next_queued() is not None or self._must_continue_idle()
             )
             turn = self._next_queued()
+            if turn is not None and self._must_move_to_store_first(turn):
+                await self._continue_as_new()  # the queued turn goes with the state
             if turn is not None:
                 await self._run_turn(turn)
                 if self._history_is_large():
                     await self._continue_as_new()
             if self._must_continue_idle():
                 await self._continue_as_new()
+
+    def _must_move_to_store_first(self, turn: Turn) -> bool:
+        """A run from before the store would answer the old way, leaving the turn out of
+        the store that the client reads it from: it hands the turn to a new run.
+
+        The patch names the turn: a patch's first answer holds for the whole run, and
+        this run's replay has already answered "no" for the turns it took the old way.
+        """
+        return not self._uses_store and workflow.patched(f"{STORE_BEFORE_ANSWER}:{turn.turn_id}")
 
     def _must_continue_idle(self) -> bool:
         """Between turns: a legacy run once asked (the new run's input is encrypted),

@@ -22,6 +22,8 @@ from typing import Any
 
 import pytest
 
+from backend.client.store import ConversationStore
+from backend.client.store_types import WORKFLOWS_IMPORTED, ExportedConversation
 from backend.demo_model.script import counted_tokens
 from backend.local.paths import DataDir
 from backend.supervisor.lock import DataDirLock
@@ -267,3 +269,39 @@ def test_the_renamed_title_is_still_the_users_own(upgrade: Upgrade, tmp_path: Pa
     (conv,) = json.loads(out.read_text(encoding="utf-8"))["conversations"]
     assert conv["title"] == renamed["title"]
     assert conv["title_is_custom"] is True
+
+
+# -- (e) a message that reaches an old run before it was asked to move ------------------------
+
+
+def test_a_message_to_an_old_run_that_was_never_moved_is_stored(tmp_path: Path) -> None:
+    """The move at first start may lose the race with the user's first message (or be
+    interrupted): an old run that takes a message hands it to a new run, which answers
+    it into the store, with the old turns written there too."""
+    (tmp_path / "user").mkdir()
+    with pytest.MonkeyPatch.context() as mp:
+        own_keyring(tmp_path / "user", mp)
+        install_fixture_key()
+        data_dir, expected = unpack_upgrade_fixture(tmp_path / "data")
+        # As if the move had written this conversation and stopped before its run heard
+        # ``refresh``: the store has its turns as the old code showed them, and the move
+        # is marked done.
+        cid = expected["roles"]["tools"]
+        old = expected["histories"][cid]
+        with ConversationStore.in_data_dir(data_dir) as store:
+            store.import_conversation(ExportedConversation.model_validate(old))
+            store.set_meta(WORKFLOWS_IMPORTED, "1")
+        serve = ServeProcess(data_dir)
+        try:
+            serve.start()
+            result = send(data_dir, NEW_MESSAGE, cid)
+            assert result["reply"] == "".join(counted_tokens(4))
+            view = history_json(data_dir, cid)
+            assert_old_turns_kept(view, old)
+            assert [t["status"] for t in view["turns"]] == ["done"] * (len(old["turns"]) + 1)
+            assert view["turns"][-1]["turn_id"] == result["message_id"]
+            assert serve.terminate() == 0
+        finally:
+            serve.close()
+    # Everything is in the store: it reads the same with no backend.
+    assert history_json(data_dir, cid) == view
