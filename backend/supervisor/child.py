@@ -41,6 +41,10 @@ class ChildFailed(RuntimeError):
     """A child did not become ready; the message says which, why, and where the log is."""
 
 
+class ChildExited(ChildFailed):
+    """The child ended by itself before it was ready (no other program held its port)."""
+
+
 @dataclass
 class ChildSpec:
     name: str  # "temporal", "redis", "worker": also the log file's name
@@ -57,6 +61,9 @@ class ChildSpec:
     api_keys: bool = False
     # Descriptors the child inherits (a listening socket the supervisor holds for it).
     pass_fds: tuple[int, ...] = ()
+    # Starts tried when the child exits before it is ready, for a child whose start
+    # can fail by chance.
+    start_tries: int = 1
 
 
 def child_environ(spec: ChildSpec) -> dict[str, str]:
@@ -119,8 +126,19 @@ class ChildProcess:
     async def start(self) -> None:
         """Start the child and return once its probe says it serves.
 
-        Raises ChildFailed (after killing it) when it exits or times out first.
+        Raises ChildFailed (after killing it) when it exits or times out first; a child
+        that exits is started again, up to ``spec.start_tries`` times in all.
         """
+        for attempt in range(1, self.spec.start_tries + 1):
+            try:
+                await self._start_once()
+                return
+            except ChildExited as exc:
+                if attempt == self.spec.start_tries:
+                    raise
+                log.warning("%s; starting it again", str(exc).splitlines()[0])
+
+    async def _start_once(self) -> None:
         self._lines.clear()
         self.ready = False
         env = child_environ(self.spec)
@@ -187,6 +205,8 @@ class ChildProcess:
                 failure = f"{self.name} {reason}; see {self.log_file}" + (
                     f"\n{tail}" if tail else ""
                 )
+                if exited.done() and not exited.cancelled():
+                    raise ChildExited(failure)
         raise ChildFailed(failure)
 
     async def _pump(self, stream: asyncio.StreamReader) -> None:

@@ -22,7 +22,7 @@ from backend.local.paths import DataDir
 from backend.local.private_files import write_private
 from backend.supervisor.binaries import find_redis_server
 from backend.supervisor.child import ChildProcess, ChildSpec
-from backend.supervisor.ports import LOOPBACK, free_port
+from backend.supervisor.ports import LOOPBACK
 from backend.supervisor.redis_target import RedisTarget
 
 log = logging.getLogger(__name__)
@@ -49,15 +49,15 @@ def socket_path_problem(path: Path) -> str | None:
     return None
 
 
-def choose_listener(data: DataDir) -> RedisTarget:
+def choose_listener(data: DataDir, tcp_port: int) -> RedisTarget:
     """Where the Redis DuraChat starts will listen: the data dir's socket when the
-    path fits, else a loopback port (logged, with the reason)."""
+    path fits, else ``tcp_port`` on loopback (logged, with the reason)."""
     password = new_password()
     problem = socket_path_problem(data.redis_socket)
     if problem is None:
         return RedisTarget(None, None, password, socket=str(data.redis_socket))
     log.warning("Redis listens on loopback TCP (with its password): %s", problem)
-    return RedisTarget(LOOPBACK, free_port(), password)
+    return RedisTarget(LOOPBACK, tcp_port, password)
 
 
 def _quote(value: str) -> str:

@@ -29,7 +29,7 @@ from backend.supervisor.demo_model_child import (
     listening_socket,
 )
 from backend.supervisor.lock import DataDirLock
-from backend.supervisor.ports import LOOPBACK, free_port, parse_host_port
+from backend.supervisor.ports import LOOPBACK, free_ports, parse_host_port
 from backend.supervisor.reaper import reap_leftovers
 from backend.supervisor.redis_server import choose_listener, ping, redis_spec
 from backend.supervisor.redis_target import RedisTarget
@@ -110,29 +110,33 @@ class Supervisor:
         self.data.runtime_file.unlink(missing_ok=True)
 
         opts = self.options
-        ui_port: int | None = None
+        # The supervisor's own listeners first: bound to port 0, they could otherwise
+        # be given a port just chosen for a child (free_ports).
+        self._demo_socket = listening_socket()
+        demo_port = self._demo_socket.getsockname()[1]
+        self._add(demo_model_spec(self._demo_socket, opts.demo_tokens_per_second))
+        if opts.web_ui and not opts.temporal_address:
+            # The user opens the guard's port; the UI's own port only it reaches.
+            self._ui_guard = UiGuard()
+            await self._ui_guard.start()
+
+        # Every port a child is told to take, chosen at once so no two are the same.
+        temporal_port, ui_port, http_port, metrics_port, redis_port = free_ports(5)
         if opts.temporal_address:
             temporal_address = opts.temporal_address
             parse_host_port(temporal_address)  # fail early on a malformed address
         else:
-            temporal_port = free_port()
-            ui_port = free_port() if opts.web_ui else None
             temporal_address = f"{LOOPBACK}:{temporal_port}"
-            self._add(temporal_spec(self.data, temporal_port, ui_port, free_port(), free_port()))
-            if ui_port is not None:
-                # The user opens the guard's port; the UI's own port only it reaches.
-                self._ui_guard = UiGuard(ui_port)
-                await self._ui_guard.start()
+            if self._ui_guard is not None:
+                self._ui_guard.ui_port = ui_port
+            ui = ui_port if self._ui_guard is not None else None
+            self._add(temporal_spec(self.data, temporal_port, ui, http_port, metrics_port))
 
         if opts.redis_url:
             redis = RedisTarget.from_url(opts.redis_url)
         else:
-            redis = choose_listener(self.data)
+            redis = choose_listener(self.data, redis_port)
             self._add(redis_spec(self.data, redis))
-
-        self._demo_socket = listening_socket()
-        demo_port = self._demo_socket.getsockname()[1]
-        self._add(demo_model_spec(self._demo_socket, opts.demo_tokens_per_second))
 
         self.info = RuntimeInfo(
             supervisor_pid=os.getpid(),

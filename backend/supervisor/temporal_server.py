@@ -83,4 +83,7 @@ def temporal_spec(
         # The dev server takes port numbers only, so each was free when chosen and
         # could be taken before the server binds it: the owner check is the guard.
         ports=(port, http_port, metrics_port, *((ui_port,) if ui_port else ())),
+        # The dev server now and then exits at start on its own (a panic while it sets
+        # up its listeners); a second start succeeds.
+        start_tries=3,
     )

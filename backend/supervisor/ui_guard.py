@@ -40,8 +40,8 @@ def allowed_hosts(port: int) -> frozenset[str]:
 
 
 class UiGuard:
-    def __init__(self, ui_port: int) -> None:
-        self.ui_port = ui_port
+    def __init__(self, ui_port: int = 0) -> None:
+        self.ui_port = ui_port  # may be set after start(), before the UI is reached
         self.public_port = 0  # bound by start(): ours from the first moment, no race
         self._allowed: frozenset[str] = frozenset()
         self._server: asyncio.Server | None = None

@@ -29,7 +29,7 @@ from backend.local.runtime_info import RuntimeInfo
 from backend.supervisor import supervisor as supervisor_module
 from backend.supervisor.binaries import find_redis_server
 from backend.supervisor.child import ChildFailed, ChildProcess, ChildSpec
-from backend.supervisor.ports import LOOPBACK, free_port
+from backend.supervisor.ports import LOOPBACK, free_port, free_ports
 from backend.supervisor.redis_server import MAX_SOCKET_PATH_BYTES
 from backend.supervisor.redis_target import RedisTarget
 from backend.supervisor.supervisor import BackendFailed, Supervisor, SupervisorOptions
@@ -277,16 +277,17 @@ def test_the_supervisor_refuses_a_squatted_port(
     child that serves on one fails the start, naming its port."""
     held: dict[int, socket.socket] = {}
 
-    def squatted_port(host: str = LOOPBACK) -> int:
-        port = free_port(host)
-        s = socket.socket(socket.AF_INET6)
-        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-        s.bind(("::1", port))
-        s.listen()
-        held[port] = s
-        return port
+    def squatted_ports(count: int, host: str = LOOPBACK) -> list[int]:
+        ports = free_ports(count, host)
+        for port in ports:
+            s = socket.socket(socket.AF_INET6)
+            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            s.bind(("::1", port))
+            s.listen()
+            held[port] = s
+        return ports
 
-    monkeypatch.setattr(supervisor_module, "free_port", squatted_port)
+    monkeypatch.setattr(supervisor_module, "free_ports", squatted_ports)
     sup = Supervisor(SupervisorOptions(DataDir(tmp_path / "data")))
     umask = os.umask(0o022)
     try:
