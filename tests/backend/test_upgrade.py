@@ -233,7 +233,7 @@ def test_each_old_conversation_continues_with_a_new_message(upgrade: Upgrade) ->
 
 def test_after_the_backend_stops_everything_reads_from_the_store(upgrade: Upgrade) -> None:
     if upgrade.serve is None or not upgrade.continued:
-        pytest.skip("needs the conversations continued by the test before")
+        pytest.fail("the test before did not continue the conversations")
     d = upgrade.data_dir
     assert upgrade.serve.terminate() == 0
     starts = backend_starts(d)
