@@ -166,7 +166,7 @@ class Supervisor:
         # Spawn now, the worker first (its import of the agents SDK is the longest
         # step of a start), and only then import what the rest needs: it overlaps.
         starts: list[Awaitable[object]] = [
-            asyncio.ensure_future(self.children[name].start())
+            asyncio.ensure_future(self._start_and_watch(self.children[name]))
             for name in sorted(self.children, key=_worker_first)
         ]
         await asyncio.sleep(0)  # each start runs up to its spawn
@@ -193,10 +193,16 @@ class Supervisor:
 
         await reencrypt_legacy_runs(self.client, keys.encrypted_since)
         await self._move_conversations_to_store()
-        for child in self.children.values():
-            child.watch()
         log.info("backend ready: %s", self.info.model_dump(exclude={"redis_password"}))
         return self.info
+
+    @staticmethod
+    async def _start_and_watch(child: ChildProcess) -> None:
+        """Start the child, then restart it whenever it dies, from that moment on: one
+        that dies while the others still start (or during the health check) comes
+        back like one that dies later."""
+        await child.start()
+        child.watch()
 
     async def _move_conversations_to_store(self) -> None:
         """Once per data dir: conversations from before the store go into it (see
