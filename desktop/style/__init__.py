@@ -1,0 +1,1 @@
+"""DuraChat's look in one place: design tokens, the stylesheet made from them, icons."""
