@@ -42,6 +42,9 @@ KNOWN_CONTEXT_TOKENS: dict[str, int] = {
 ContextTokens = Annotated[int, Field(ge=MIN_CONTEXT_TOKENS, le=MAX_CONTEXT_TOKENS)]
 
 
+MIN_TEXT_SCALE, MAX_TEXT_SCALE = 70, 200
+
+
 class SettingsError(RuntimeError):
     """The settings file cannot be used; the message says why and what to do."""
 
@@ -61,6 +64,8 @@ class Settings(BaseModel):
     max_reply_s: float = Field(default=540.0, gt=0, le=540.0, allow_inf_nan=False)
     web_ui: bool = False
     theme: Literal["system", "light", "dark"] = "system"
+    # The window's text size, in percent of the platform's (Ctrl+plus / Ctrl+minus).
+    text_scale: int = Field(default=100, ge=MIN_TEXT_SCALE, le=MAX_TEXT_SCALE)
     # Per model name: how many tokens of the conversation each message sends it.
     context_tokens: dict[str, ContextTokens] = Field(default_factory=dict)
 
