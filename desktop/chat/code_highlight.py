@@ -1,7 +1,8 @@
 """Code → HTML with pygments colours inlined, for Qt's rich text (which has no CSS classes).
 
-The style follows the window: a dark one on a dark palette, a light one otherwise, each
-with its own background, so the colours always have the contrast their authors gave them.
+The style follows the window: a dark one on a dark palette, a light one otherwise. The
+block's background is the design tokens' ``code_bg``, close to each style's own, so the
+colours keep the contrast their authors gave them and blocks match the rest of the app.
 
 The HTML comes a line at a time, with where lexing may start over, so a code block that
 is still streaming re-highlights only its last lines (see ``CodeBlock``).
@@ -21,9 +22,11 @@ from pygments.styles import get_style_by_name
 from pygments.token import Comment, Error, String, Text, _TokenType
 from pygments.util import ClassNotFound
 
+from desktop.style.tokens import DARK, LIGHT
+
 DARK_STYLE = "github-dark"
 LIGHT_STYLE = "default"
-PRE_OPEN = '<pre style="white-space: pre-wrap; margin: 0;">'
+PRE_OPEN = '<pre style="white-space: pre-wrap; margin: 0; line-height: 135%;">'
 PRE_CLOSE = "</pre>"
 
 
@@ -62,10 +65,8 @@ def _formatter(style: str) -> HtmlFormatter:
 def colours(dark: bool) -> CodeColours:
     style = get_style_by_name(DARK_STYLE if dark else LIGHT_STYLE)
     text = style.style_for_token(Text)["color"]
-    return CodeColours(
-        background=style.background_color,
-        foreground=f"#{text}" if text else ("#e6edf3" if dark else "#1f2328"),
-    )
+    tokens = DARK if dark else LIGHT
+    return CodeColours(background=tokens.code_bg, foreground=f"#{text}" if text else tokens.text)
 
 
 def highlight_lines(code: str, language: str, dark: bool) -> HighlightedLines:

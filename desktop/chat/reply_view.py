@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 from desktop.chat.code_block import CodeBlock
 from desktop.chat.reply_segments import Segment, split_reply
 from desktop.chat.text_block import TextBlock
+from desktop.style.tokens import SPACING
 
 
 class ProseBlock(TextBlock):
@@ -19,6 +20,7 @@ class ProseBlock(TextBlock):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setObjectName("prose")
         self.markdown = ""
 
     def show_segment(self, segment: Segment) -> None:
@@ -40,7 +42,7 @@ class ReplyView(QWidget):
         super().__init__(parent)
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
-        self._layout.setSpacing(6)
+        self._layout.setSpacing(SPACING.md)
         self.markdown = ""
         self.segments: list[Segment] = []
         self.blocks: list[Block] = []

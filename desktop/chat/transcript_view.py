@@ -1,40 +1,48 @@
-"""The transcript: one widget per turn (user message, reasoning, tool cards, reply)."""
+"""The transcript: one widget per turn, read as a conversation.
+
+The user's message sits on the right in a bubble; the assistant's side is on the left,
+full width, under a role mark: reasoning (collapsible), tool cards, the reply, a failed
+turn's error with Retry, and a footer with the status and the message actions (Copy;
+Retry on the last reply). Turns sit in a centred column of readable width.
+"""
 
 from __future__ import annotations
 
-import json
-
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
     QPushButton,
     QScrollArea,
-    QToolButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
+from desktop.chat.icon_widgets import CopyButton, IconButton
+from desktop.chat.message_actions import ROW_HEIGHT, MessageActions
 from desktop.chat.reply_view import ReplyView
 from desktop.chat.text_block import TextBlock
-from desktop.chat.transcript_model import ToolCallItem, TranscriptModel, TurnItem
+from desktop.chat.tool_card import ToolCard, card_text, short_arguments
+from desktop.chat.transcript_model import TranscriptModel, TurnItem
+from desktop.chat.turn_parts import (
+    ContextMarker,
+    ErrorBox,
+    ReasoningSection,
+    ReasoningToggle,
+    RoleMark,
+    UserBubble,
+)
 from desktop.chat.turn_status import error_text, status_text
+from desktop.style.tokens import SPACING
 
+__all__ = ["ToolCard", "TranscriptView", "TurnWidget", "card_text", "short_arguments"]
 
-def short_arguments(arguments: str, limit: int = 60) -> str:
-    try:
-        text = json.dumps(json.loads(arguments), ensure_ascii=False)
-    except (ValueError, TypeError):
-        text = arguments
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def card_text(call: ToolCallItem) -> str:
-    text = f"⚙ {call.name}({short_arguments(call.arguments)}) — {call.status}"
-    if call.duration_ms is not None:
-        text += f" · {call.duration_ms:.0f} ms"
-    return text
+COLUMN_WIDTH = 860  # the widest a turn gets: lines stay readable on a wide window
+BUBBLE_SHARE = 0.75  # the user's bubble takes at most this share of the column
+DEFAULT_ASSISTANT = "Assistant"
 
 
 # Each frame of a stream re-shows its turn: calls into Qt that would change nothing are
@@ -49,144 +57,194 @@ def set_text(label: QLabel, text: str) -> None:
         label.setText(text)
 
 
-class ToolCard(QPushButton):
-    """An inline card for one tool call; clicking it selects it in the side panel."""
-
-    def __init__(self, call_id: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.call_id = call_id
-        self.setObjectName("toolCard")
-        self.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.setStyleSheet(
-            "QPushButton#toolCard { text-align: left; padding: 4px 8px; border: 1px solid "
-            "palette(mid); border-radius: 6px; }"
-        )
-
-    def show_call(self, call: ToolCallItem) -> None:
-        text, tip = card_text(call), call.error or call.output or "running…"
-        if (text, tip) != (self.text(), self.toolTip()):
-            self.setText(text)
-            self.setToolTip(tip)
-
-
 class TurnWidget(QFrame):
     """One turn: the user's message, reasoning (collapsible), tool cards, the reply, and
     its status, or for a failed turn the error and a Retry button."""
 
     tool_clicked = Signal(str)
-    retry_requested = Signal(str)  # the failed turn's user text
+    retry_requested = Signal(str)  # the turn's user text, to send again
 
-    def __init__(self, turn_id: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, turn_id: str, assistant: str = DEFAULT_ASSISTANT, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
+        self.setObjectName("turn")
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.turn_id = turn_id
         self.user_text = ""
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(8, 6, 8, 6)
+        self.is_last = False
+        self._status = "queued"
+        layout = self._column = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, SPACING.lg)
+        layout.setSpacing(0)
+        layout.addWidget(self._build_user())
+        layout.addWidget(self._build_assistant(assistant))
+        # Made when first needed (most turns never need them): every widget costs
+        # memory and style sheet work, times the turns of a long conversation.
+        self._context_marker: ContextMarker | None = None
+        self._reasoning: ReasoningSection | None = None
+        self._error_box: ErrorBox | None = None
 
-        self.context_marker = QLabel(
-            "The model's context starts here: the messages above are kept, not sent to it"
-        )
-        self.context_marker.setObjectName("contextMarker")
-        self.context_marker.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.context_marker.setStyleSheet(
-            "QLabel#contextMarker { color: palette(placeholder-text); font-size: 11px; "
-            "border-top: 1px dashed palette(mid); padding-top: 4px; }"
-        )
-        self.context_marker.hide()
-        layout.addWidget(self.context_marker)
+    # -- building ----------------------------------------------------------------------
 
-        self.user = QLabel()
-        self.user.setObjectName("userMessage")
-        self.user.setWordWrap(True)
-        self.user.setTextFormat(Qt.TextFormat.PlainText)
-        self.user.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.user.setStyleSheet(
-            "QLabel#userMessage { background: palette(alternate-base); padding: 6px; "
-            "border-radius: 6px; font-weight: bold; }"
+    def _build_user(self) -> QWidget:
+        section = QWidget()
+        box = QVBoxLayout(section)
+        box.setContentsMargins(0, 0, 0, SPACING.xs)
+        box.setSpacing(SPACING.xxs)
+        self.user_bubble = UserBubble()
+        self.user = self.user_bubble.text
+        box.addWidget(self.user_bubble, 0, Qt.AlignmentFlag.AlignRight)
+        self.user_actions = MessageActions()
+        self.user_copy = CopyButton(
+            lambda: self.user_text, "Copy message", "Copy message", self.user_actions
         )
-        layout.addWidget(self.user)
+        self.user_actions.add(self.user_copy)
+        self.user_actions.watch(section)
+        box.addWidget(self.user_actions, 0, Qt.AlignmentFlag.AlignRight)
+        return section
 
-        self.reasoning_toggle = QToolButton()
-        self.reasoning_toggle.setCheckable(True)
-        self.reasoning_toggle.setChecked(True)
-        self.reasoning_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.reasoning_toggle.setArrowType(Qt.ArrowType.DownArrow)
-        self.reasoning_toggle.setText("Reasoning")
-        self.reasoning_toggle.setAutoRaise(True)
-        self.reasoning_toggle.toggled.connect(self._toggle_reasoning)
-        self.reasoning = TextBlock()
-        self.reasoning.setObjectName("reasoning")
-        self.reasoning.setStyleSheet(
-            "QTextBrowser#reasoning { color: palette(placeholder-text); font-style: italic; }"
-        )
-        layout.addWidget(self.reasoning_toggle)
-        layout.addWidget(self.reasoning)
-        self.reasoning_toggle.hide()
-        self.reasoning.hide()
+    def _build_assistant(self, assistant: str) -> QWidget:
+        section = QWidget()
+        box = self._assistant_box = QVBoxLayout(section)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(SPACING.sm)
+
+        self.role_mark = RoleMark(assistant)
+        self.role_mark.hide()
+        box.addWidget(self.role_mark)
 
         self.cards_box = QVBoxLayout()
-        layout.addLayout(self.cards_box)
+        self.cards_box.setSpacing(SPACING.xs + 2)
+        box.addLayout(self.cards_box)
         self.cards: dict[str, ToolCard] = {}
 
         self.reply = ReplyView()
         self.reply.setObjectName("assistantMessage")
-        layout.addWidget(self.reply)
+        self.reply.hide()
+        box.addWidget(self.reply)
 
-        self.error_box = QFrame()
-        self.error_box.setObjectName("turnError")
-        self.error_box.setStyleSheet(
-            "QFrame#turnError { border: 1px solid #c0392b; border-radius: 6px; }"
+        # The footer keeps its height whatever it shows (status words while the reply
+        # streams, actions once it is done): nothing below it moves.
+        footer = QWidget()
+        footer.setFixedHeight(ROW_HEIGHT)
+        row = QHBoxLayout(footer)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(SPACING.sm)
+        self.reply_actions = MessageActions()
+        self.reply_copy = CopyButton(
+            lambda: self.reply_markdown, "Copy reply (Markdown)", "Copy reply", self.reply_actions
         )
-        self.error_label = QLabel()
-        self.error_label.setWordWrap(True)
-        self.error_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.retry_button = QPushButton("Retry")
-        self.retry_button.setToolTip("Send this message again")
-        self.retry_button.clicked.connect(self._retry)
-        error_row = QHBoxLayout(self.error_box)
-        error_row.setContentsMargins(8, 6, 8, 6)
-        error_row.addWidget(self.error_label, 1)
-        error_row.addWidget(self.retry_button, 0, Qt.AlignmentFlag.AlignTop)
-        layout.addWidget(self.error_box)
-        self.error_box.hide()
-
+        self.reply_retry = IconButton("rotate-ccw", "Retry: send this message again", "Retry")
+        self.reply_retry.clicked.connect(self._retry_reply)
+        self.reply_actions.add(self.reply_copy)
+        self.reply_actions.add(self.reply_retry)
+        self.reply_actions.watch(section)
+        self.reply_copy.hide()
+        self.reply_retry.hide()
         self.status = QLabel()
-        self.status.setStyleSheet("color: palette(placeholder-text);")
-        layout.addWidget(self.status)
+        self.status.setObjectName("turnStatus")
+        row.addWidget(self.reply_actions, 0, Qt.AlignmentFlag.AlignLeft)
+        row.addWidget(self.status, 1)
+        box.addWidget(footer)
+        self.footer = footer
+        return section
+
+    @property
+    def context_marker(self) -> ContextMarker:
+        """The divider above a turn where the model's context starts."""
+        if self._context_marker is None:
+            self._context_marker = ContextMarker()
+            self._context_marker.hide()
+            self._column.insertWidget(0, self._context_marker)
+        return self._context_marker
+
+    @property
+    def reasoning_section(self) -> ReasoningSection:
+        if self._reasoning is None:
+            self._reasoning = ReasoningSection()
+            self._reasoning.hide()
+            self._assistant_box.insertWidget(
+                self._assistant_box.indexOf(self.role_mark) + 1, self._reasoning
+            )
+        return self._reasoning
+
+    @property
+    def reasoning_toggle(self) -> ReasoningToggle:
+        return self.reasoning_section.toggle
+
+    @property
+    def reasoning(self) -> TextBlock:
+        return self.reasoning_section.text
+
+    @property
+    def error_box(self) -> ErrorBox:
+        if self._error_box is None:
+            self._error_box = ErrorBox()
+            self._error_box.hide()
+            self._error_box.retry_button.clicked.connect(self._retry)
+            self._assistant_box.insertWidget(
+                self._assistant_box.indexOf(self.footer), self._error_box
+            )
+        return self._error_box
+
+    @property
+    def error_label(self) -> QLabel:
+        return self.error_box.label
+
+    @property
+    def retry_button(self) -> QPushButton:
+        return self.error_box.retry_button
+
+    # -- reading and acting --------------------------------------------------------------
 
     @property
     def reply_markdown(self) -> str:
         """The reply's text as the model wrote it (Markdown)."""
         return self.reply.markdown
 
-    def _toggle_reasoning(self, expanded: bool) -> None:
-        self.reasoning_toggle.setArrowType(
-            Qt.ArrowType.DownArrow if expanded else Qt.ArrowType.RightArrow
-        )
-        self.reasoning.setVisible(expanded and bool(self.reasoning.toPlainText()))
+    def set_assistant_name(self, name: str) -> None:
+        self.role_mark.set_name(name)
 
     def _retry(self) -> None:
         # One resend per click: the new attempt arrives as a turn of its own.
         self.retry_button.setEnabled(False)
         self.retry_requested.emit(self.user_text)
 
+    def _retry_reply(self) -> None:
+        self.reply_retry.setEnabled(False)
+        self.retry_requested.emit(self.user_text)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.user_bubble.fit(int(event.size().width() * BUBBLE_SHARE))
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.StyleChange:
+            self.user_bubble.fit(int(self.width() * BUBBLE_SHARE))
+
+    # -- showing -------------------------------------------------------------------------
+
     def show_turn(self, turn: TurnItem, behind_another: bool = False) -> None:
-        set_shown(self.context_marker, turn.context_starts_here)
+        self._status = turn.status
+        if turn.context_starts_here or self._context_marker is not None:
+            set_shown(self.context_marker, turn.context_starts_here)
         if turn.user_text != self.user_text:
             self.user_text = turn.user_text
-            self.user.setText(turn.user_text)
-        self.reasoning.set_plain(turn.reasoning)
-        has_reasoning = bool(turn.reasoning)
-        set_shown(self.reasoning_toggle, has_reasoning)
-        set_shown(self.reasoning, has_reasoning and self.reasoning_toggle.isChecked())
+            self.user.set_plain(turn.user_text)
+            self.user_bubble.fit(int(self.width() * BUBBLE_SHARE))
+        if turn.reasoning or self._reasoning is not None:
+            section = self.reasoning_section
+            section.show_reasoning(turn.reasoning, turn.status == "running" and not turn.reply)
+            set_shown(section, bool(turn.reasoning))
 
         for call in turn.tool_calls.values():
             card = self.cards.get(call.call_id)
             if card is None:
                 card = self.cards[call.call_id] = ToolCard(call.call_id)
                 card.clicked.connect(lambda _=False, c=call.call_id: self.tool_clicked.emit(c))
-                self.cards_box.addWidget(card)
+                self.cards_box.addWidget(card, 0, Qt.AlignmentFlag.AlignLeft)
             card.show_call(call)
 
         self.reply.set_markdown(turn.reply)
@@ -195,37 +253,98 @@ class TurnWidget(QFrame):
         failed = turn.status == "failed"
         if failed:
             set_text(self.error_label, error_text(turn.error_kind, turn.error_message))
-        set_shown(self.error_box, failed)
+        if failed or self._error_box is not None:
+            set_shown(self.error_box, failed)
+        answered = bool(turn.reply or turn.reasoning or turn.tool_calls) or failed
+        set_shown(self.role_mark, answered or turn.status == "running")
+        set_shown(self.reply_copy, bool(turn.reply) and turn.finished)
+        self._show_actions()
+        self._show_retry()
         self.show_status(turn, behind_another)
 
     def show_status(self, turn: TurnItem, behind_another: bool) -> None:
         status = status_text(turn, behind_another)
         set_text(self.status, status)
-        set_shown(self.status, bool(status))
+        # A failed turn says so in its error box, above: no second line for it.
+        set_shown(self.status, bool(status) and turn.status != "failed")
+        waiting = turn.status in ("queued", "held")
+        # Words about the user's message (queued, held) sit under it, on the right.
+        alignment = Qt.AlignmentFlag.AlignRight if waiting else Qt.AlignmentFlag.AlignLeft
+        if self.status.alignment() & Qt.AlignmentFlag.AlignHorizontal_Mask != alignment:
+            self.status.setAlignment(alignment | Qt.AlignmentFlag.AlignVCenter)
+        self._show_footer()
+
+    def set_last(self, last: bool) -> None:
+        """Whether this is the conversation's last turn: its reply offers Retry."""
+        if last != self.is_last:
+            self.is_last = last
+            self._show_retry()
+
+    def _show_retry(self) -> None:
+        # A failed turn has its own Retry, in the error box.
+        offered = self.is_last and self._status in ("done", "stopped")
+        set_shown(self.reply_retry, offered)
+        self._show_actions()
+        if offered:
+            self.reply_retry.setEnabled(True)
+        self.reply_actions.set_pinned(offered)
+        self._show_footer()
+
+    def _show_actions(self) -> None:
+        # An empty action row would still push the status words along.
+        set_shown(
+            self.reply_actions, not (self.reply_copy.isHidden() and self.reply_retry.isHidden())
+        )
+
+    def _show_footer(self) -> None:
+        shown = (self.status, self.reply_copy, self.reply_retry)
+        set_shown(self.footer, any(not part.isHidden() for part in shown))
 
 
 class TranscriptView(QScrollArea):
     """Follows the stream to the bottom unless the user scrolled up."""
 
     tool_clicked = Signal(str)
-    retry_requested = Signal(str)  # the user text of a failed turn whose Retry was clicked
+    retry_requested = Signal(str)  # the user text of a turn whose Retry was clicked
 
     def __init__(self, model: TranscriptModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setObjectName("transcript")
         self.model = model
+        self.assistant = DEFAULT_ASSISTANT
         self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self._inner = QWidget()
+        self._inner.setObjectName("transcriptPage")
         self._layout = QVBoxLayout(self._inner)
+        self._layout.setContentsMargins(SPACING.xl, SPACING.xl, SPACING.xl, SPACING.lg)
+        self._layout.setSpacing(SPACING.sm)
         self._layout.addStretch(1)
         self.setWidget(self._inner)
         self.widgets: dict[str, TurnWidget] = {}
+        self._last_id: str | None = None
         self._follow = True
         bar = self.verticalScrollBar()
         bar.valueChanged.connect(self._on_scrolled)
         bar.rangeChanged.connect(self._on_range)
         model.reset.connect(self.rebuild)
         model.turns_changed.connect(self.update_turns)
+
+    def set_assistant_name(self, name: str) -> None:
+        """The name on the assistant's replies (the model's, when known)."""
+        self.assistant = name or DEFAULT_ASSISTANT
+        for widget in self.widgets.values():
+            widget.set_assistant_name(self.assistant)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        # The column stays centred and at most COLUMN_WIDTH wide: the page's side margins
+        # take the rest.
+        side = max(SPACING.xl, (event.size().width() - COLUMN_WIDTH) // 2)
+        margins = self._layout.contentsMargins()
+        if margins.left() != side:
+            self._layout.setContentsMargins(side, margins.top(), side, margins.bottom())
+        super().resizeEvent(event)
 
     def _on_scrolled(self, value: int) -> None:
         self._follow = value >= self.verticalScrollBar().maximum() - 4
@@ -239,6 +358,7 @@ class TranscriptView(QScrollArea):
             widget.hide()  # out of the layout's sums now, deleted once control returns
             widget.deleteLater()
         self.widgets = {}
+        self._last_id = None
         self._follow = True
         self.update_turns(list(self.model.turns))
 
@@ -250,7 +370,7 @@ class TranscriptView(QScrollArea):
             widget = self.widgets.get(turn_id)
             if turn_id in changed:
                 if widget is None:
-                    widget = self.widgets[turn_id] = TurnWidget(turn_id)
+                    widget = self.widgets[turn_id] = TurnWidget(turn_id, self.assistant)
                     widget.tool_clicked.connect(self.tool_clicked)
                     widget.retry_requested.connect(self.retry_requested)
                     self._layout.insertWidget(self._layout.count() - 1, widget)
@@ -258,3 +378,13 @@ class TranscriptView(QScrollArea):
             elif widget is not None and turn.status == "queued":
                 widget.show_status(turn, busy)  # the turn ahead of it may have ended
             busy = busy or not turn.finished
+        self._mark_last(next(reversed(self.model.turns), None))
+
+    def _mark_last(self, turn_id: str | None) -> None:
+        if turn_id == self._last_id or turn_id not in self.widgets:
+            return
+        if (old := self.widgets.get(self._last_id or "")) is not None:
+            old.set_last(False)
+        self._last_id = turn_id
+        if (new := self.widgets.get(turn_id or "")) is not None:
+            new.set_last(True)

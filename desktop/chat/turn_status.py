@@ -27,8 +27,8 @@ def status_text(turn: TurnItem, behind_another: bool) -> str:
     return {
         "held": HELD,
         "running": "generating…",
-        "stopped": "⏹ stopped",
-        "failed": "⚠ failed",
+        "stopped": "stopped",
+        "failed": "failed",
     }.get(turn.status, "")
 
 

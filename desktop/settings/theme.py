@@ -1,80 +1,108 @@
-"""Light, dark, or whatever the system uses.
+"""Light, dark, or whatever the system uses: the palette and style sheet from the tokens.
 
-Qt 6.8+ can ask the platform for a color scheme (``QStyleHints.setColorScheme``), but a
-platform may ignore the request (some Linux desktops, the offscreen platform): then
-the palette is set here instead, so "dark" is dark everywhere.
+Qt 6.8+ can ask the platform for a color scheme (``QStyleHints.setColorScheme``), so
+native dialogs and title bars follow; but a platform may ignore the request (some Linux
+desktops, the offscreen platform), and its own palette is not ours anyway. So the
+palette and the style sheet are always set here, from ``desktop.style.tokens``: "dark"
+is the designed dark everywhere. "system" picks light or dark from the platform's
+color scheme, and follows it when it changes while the app runs.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
+from desktop.style.stylesheet import stylesheet
+from desktop.style.tokens import PALETTES, Scheme
+
 Theme = Literal["system", "light", "dark"]
 
 _SCHEMES = {"light": Qt.ColorScheme.Light, "dark": Qt.ColorScheme.Dark}
 
-# The roles QPalette(button) does not derive well (it makes a dark Base black and
-# every placeholder as loud as text).
-_ROLES: dict[str, dict[QPalette.ColorRole, str]] = {
-    "light": {
-        QPalette.ColorRole.Window: "#efefef",
-        QPalette.ColorRole.WindowText: "#1e1e1e",
-        QPalette.ColorRole.Base: "#ffffff",
-        QPalette.ColorRole.AlternateBase: "#f5f5f5",
-        QPalette.ColorRole.Text: "#1e1e1e",
-        QPalette.ColorRole.ButtonText: "#1e1e1e",
-        QPalette.ColorRole.PlaceholderText: "#7a7a7a",
-        QPalette.ColorRole.Highlight: "#308cc6",
-        QPalette.ColorRole.HighlightedText: "#ffffff",
-        QPalette.ColorRole.Link: "#1a62b8",
-        QPalette.ColorRole.ToolTipBase: "#ffffdc",
-        QPalette.ColorRole.ToolTipText: "#1e1e1e",
-    },
-    "dark": {
-        QPalette.ColorRole.Window: "#2b2b2b",
-        QPalette.ColorRole.WindowText: "#e6e6e6",
-        QPalette.ColorRole.Base: "#1f1f1f",
-        QPalette.ColorRole.AlternateBase: "#262626",
-        QPalette.ColorRole.Text: "#e6e6e6",
-        QPalette.ColorRole.ButtonText: "#e6e6e6",
-        QPalette.ColorRole.PlaceholderText: "#8c8c8c",
-        QPalette.ColorRole.Highlight: "#2f65ca",
-        QPalette.ColorRole.HighlightedText: "#ffffff",
-        QPalette.ColorRole.Link: "#6cb4ff",
-        QPalette.ColorRole.ToolTipBase: "#3a3a3a",
-        QPalette.ColorRole.ToolTipText: "#e6e6e6",
-    },
-}
-_BUTTON = {"light": "#efefef", "dark": "#353535"}
-_DISABLED_TEXT = {"light": "#9a9a9a", "dark": "#6e6e6e"}
+
+@dataclass
+class _Followed:
+    theme: Theme = "system"
+    watching: bool = False
+
+
+_followed = _Followed()
 
 
 def apply_theme(app: QApplication, theme: Theme) -> None:
     hints = app.styleHints()
-    scheme = _SCHEMES.get(theme)
-    if scheme is None:
+    _followed.theme = theme
+    requested = _SCHEMES.get(theme)
+    if requested is None:
         hints.unsetColorScheme()  # back to following the system
     else:
-        hints.setColorScheme(scheme)
-    if scheme is None or hints.colorScheme() == scheme:
-        # A default palette drops any palette set here before: the platform's applies.
-        app.setPalette(QPalette())
-    else:
-        app.setPalette(palette(theme))
+        hints.setColorScheme(requested)
+    if not _followed.watching:
+        _followed.watching = True
+        hints.colorSchemeChanged.connect(lambda _scheme: _on_system_change(app))
+    _install(app, scheme_of(theme, hints.colorScheme()))
 
 
-def palette(theme: Literal["light", "dark"]) -> QPalette:
-    result = QPalette(QColor(_BUTTON[theme]))  # derives the bevel shades from the button
-    for role, color in _ROLES[theme].items():
+def scheme_of(theme: Theme, system: Qt.ColorScheme) -> Scheme:
+    """The scheme a theme shows in, given the platform's color scheme."""
+    if theme == "system":
+        return "dark" if system == Qt.ColorScheme.Dark else "light"
+    return theme
+
+
+def _on_system_change(app: QApplication) -> None:
+    if _followed.theme == "system":
+        _install(app, scheme_of("system", app.styleHints().colorScheme()))
+
+
+def _install(app: QApplication, scheme: Scheme) -> None:
+    # Under a style sheet Qt stops passing palettes and fonts down to children unless
+    # asked to; widgets read light or dark from their palette, so a part given its own
+    # palette (and everything inside it) must follow it.
+    QApplication.setAttribute(Qt.ApplicationAttribute.AA_UseStyleSheetPropagationInWidgetStyles)
+    new_palette = palette(scheme)
+    if app.palette() != new_palette:
+        app.setPalette(new_palette)
+    sheet = stylesheet(scheme)
+    if app.styleSheet() != sheet:  # setting it re-polishes every widget
+        app.setStyleSheet(sheet)
+
+
+def palette(theme: Scheme) -> QPalette:
+    c = PALETTES[theme]
+    # Derives the bevel shades (Light, Mid, Dark...) from the button and window colours.
+    result = QPalette(QColor(c.raised), QColor(c.window))
+    roles = {
+        QPalette.ColorRole.Window: c.window,
+        QPalette.ColorRole.WindowText: c.text,
+        QPalette.ColorRole.Base: c.surface,
+        QPalette.ColorRole.AlternateBase: c.sidebar,
+        QPalette.ColorRole.Text: c.text,
+        QPalette.ColorRole.Button: c.raised,
+        QPalette.ColorRole.ButtonText: c.text,
+        QPalette.ColorRole.BrightText: c.accent_text,
+        QPalette.ColorRole.PlaceholderText: c.text_muted,
+        QPalette.ColorRole.Highlight: c.accent,
+        QPalette.ColorRole.HighlightedText: c.accent_text,
+        QPalette.ColorRole.Link: c.accent,
+        QPalette.ColorRole.LinkVisited: c.accent,
+        QPalette.ColorRole.ToolTipBase: c.text,
+        QPalette.ColorRole.ToolTipText: c.surface,
+        QPalette.ColorRole.Mid: c.border,
+        QPalette.ColorRole.Dark: c.border,
+        QPalette.ColorRole.Accent: c.accent,
+    }
+    for role, color in roles.items():
         result.setColor(role, QColor(color))
     for role in (
         QPalette.ColorRole.Text,
         QPalette.ColorRole.WindowText,
         QPalette.ColorRole.ButtonText,
     ):
-        result.setColor(QPalette.ColorGroup.Disabled, role, QColor(_DISABLED_TEXT[theme]))
+        result.setColor(QPalette.ColorGroup.Disabled, role, QColor(c.text_muted))
     return result

@@ -30,12 +30,16 @@ class Palette:
     user_bubble: str  # the user's messages
     user_text: str
     assistant_mark: str  # the assistant's role mark
-    code_bg: str
+    code_bg: str  # code blocks, table headers
+    code_inline: str  # inline code, on the page
     danger: str  # errors, failed replies
     danger_soft: str
     success: str
     warning: str
     focus: str  # the focus ring
+    hover: str  # hovered icon buttons and rows
+    selection: str  # selected text
+    scrollbar: str  # scroll bar handles
 
 
 LIGHT = Palette(
@@ -53,11 +57,15 @@ LIGHT = Palette(
     user_text="#1c2024",
     assistant_mark="#4f46e5",
     code_bg="#f6f8fa",
+    code_inline="#eceef2",
     danger="#c62828",
     danger_soft="#fdecea",
     success="#2e7d32",
     warning="#b26a00",
     focus="#6366f1",
+    hover="#eff1f4",
+    selection="#c7d2fe",
+    scrollbar="#c4c9d1",
 )
 
 DARK = Palette(
@@ -75,11 +83,15 @@ DARK = Palette(
     user_text="#e6e8eb",
     assistant_mark="#a5a1ff",
     code_bg="#15171b",
+    code_inline="#2e3239",
     danger="#ef6b6b",
     danger_soft="#3a2224",
     success="#6fcf7f",
     warning="#e0a84a",
     focus="#a5a1ff",
+    hover="#2c3037",
+    selection="#3d3a72",
+    scrollbar="#474d57",
 )
 
 PALETTES: dict[Scheme, Palette] = {"light": LIGHT, "dark": DARK}
