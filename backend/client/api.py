@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import quote
 
 import redis.asyncio as aioredis
 from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
@@ -30,12 +31,13 @@ from temporalio.service import RPCError, RPCStatusCode
 from backend.client.errors import (
     BackendNotRunning,
     BackendUnreachable,
+    EncryptionKeyUnavailable,
     MessageRejected,
     NoSuchConversation,
 )
 from backend.client.store import ConversationStore
 from backend.client.store_types import HeldMessage
-from backend.encryption.payload_key import require_keys
+from backend.encryption.payload_key import PayloadKeyError, require_keys
 from backend.local.paths import DataDir
 from backend.local.runtime_info import RuntimeInfo
 from backend.local.settings import Settings, SettingsError
@@ -155,6 +157,16 @@ def list_summaries(store: ConversationStore, search: str = "") -> list[Conversat
     ]
 
 
+def web_ui_url(web_ui: str | None, conversation_id: str) -> str | None:
+    """The conversation's workflow page in Temporal's Web UI at ``web_ui`` (None: the
+    backend runs without the Web UI)."""
+    if not web_ui:
+        return None
+    return (
+        f"{web_ui.rstrip('/')}/namespaces/{NAMESPACE}/workflows/{quote(conversation_id, safe='')}"
+    )
+
+
 def check_title(title: str) -> str:
     """The title as the workflow will keep it, or MessageRejected."""
     title = " ".join(title.split())
@@ -198,7 +210,10 @@ class DuraChatClient:
 
     @classmethod
     async def connect_to(cls, info: RuntimeInfo) -> DuraChatClient:
-        keys = require_keys()  # PayloadKeyError says what is wrong with the key
+        try:
+            keys = require_keys()
+        except PayloadKeyError as exc:  # its message says what is wrong with the key
+            raise EncryptionKeyUnavailable(str(exc)) from None
         try:
             temporal = await connect(info.temporal, keys)
         except RuntimeError as exc:  # what the Temporal client raises for a failed connect
@@ -212,8 +227,18 @@ class DuraChatClient:
         return cls(info, temporal, redis, store)
 
     async def close(self) -> None:
-        await self.redis.aclose()
-        self.store.close()
+        """Let go of Redis and the store; never raises (a Redis already gone is fine)."""
+        try:
+            await self.redis.aclose()
+        except (aioredis.RedisError, OSError) as exc:
+            log.warning("closing the Redis connection failed: %s", exc)
+        finally:
+            self.store.close()
+
+    def web_ui_url(self, conversation_id: str) -> str | None:
+        """The conversation's workflow page in Temporal's Web UI, or None when the
+        backend was started without the Web UI."""
+        return web_ui_url(self.info.temporal_ui, conversation_id)
 
     # -- commands ----------------------------------------------------------------------
 
@@ -359,9 +384,16 @@ class DuraChatClient:
                     raise BackendUnreachable(
                         f"the backend refused to delete {conversation_id}: {exc.message}"
                     ) from exc
-        await self.redis.delete(
-            stream_key(conversation_id), seq_key(conversation_id), marks_key(conversation_id)
-        )
+        try:
+            await self.redis.delete(
+                stream_key(conversation_id), seq_key(conversation_id), marks_key(conversation_id)
+            )
+        except (aioredis.RedisError, OSError) as exc:
+            # The store keeps the conversation: a second Delete finishes the job.
+            raise BackendUnreachable(
+                f"the live stream of {conversation_id} could not be deleted ({exc}); "
+                "try again once the backend is back"
+            ) from exc
         self.store.delete_conversation(conversation_id)
         self._running.discard(conversation_id)
         self._followed_to.pop(conversation_id, None)
@@ -369,10 +401,15 @@ class DuraChatClient:
     async def _all_runs(self, conversation_id: str) -> list[str]:
         if not _CONVERSATION_ID.fullmatch(conversation_id):
             return []
-        return [
-            wf.run_id
-            async for wf in self.temporal.list_workflows(f"WorkflowId = '{conversation_id}'")
-        ]
+        try:
+            return [
+                wf.run_id
+                async for wf in self.temporal.list_workflows(f"WorkflowId = '{conversation_id}'")
+            ]
+        except RPCError as exc:
+            raise BackendUnreachable(
+                f"the backend could not list the runs of {conversation_id}: {exc.message}"
+            ) from exc
 
     # -- reading: the store --------------------------------------------------------------
 

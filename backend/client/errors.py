@@ -17,8 +17,19 @@ class BackendNotRunning(DuraChatError, RuntimeError):
 
 
 class BackendUnreachable(DuraChatError, RuntimeError):
-    """The backend's Temporal server does not answer, or refused a request; the
-    message says which. (The window catches this, never Temporal's own errors.)"""
+    """The backend does not answer (its Temporal server or its Redis), or refused a
+    request; the message says which. Temporal's RPCError and Redis's errors become
+    this at the client API's boundary: the window catches this, never theirs."""
+
+
+class BackendStartFailed(DuraChatError, RuntimeError):
+    """The backend this process tried to start did not come up; the message names the
+    part and the cause (its logs say more)."""
+
+
+class EncryptionKeyUnavailable(DuraChatError, RuntimeError):
+    """The key that encrypts conversations cannot be had (keyring locked, key damaged);
+    the message says why and what to do."""
 
 
 class MessageRejected(DuraChatError, ValueError):
@@ -40,9 +51,11 @@ class StoreError(DuraChatError, RuntimeError):
 
 __all__ = [
     "BackendNotRunning",
+    "BackendStartFailed",
     "BackendUnreachable",
     "ConversationUnreadable",
     "DuraChatError",
+    "EncryptionKeyUnavailable",
     "MessageRejected",
     "NoSuchConversation",
     "StoreError",

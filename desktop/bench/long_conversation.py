@@ -160,9 +160,7 @@ async def measure(app: QApplication, root: Path, conversation_id: str, turns: in
     )
     await settle(app, 10)
     opened = rss_mb()
-    window._shut_down = True  # no backend to stop: let it close at once
-    window.close()
-    window.store.close()
+    window.close()  # never started: it closes at once, the store with it
     return Figures(
         turns=turns,
         first_paint_ms=round(first_paint_ms, 1),

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
-from urllib.parse import quote
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase
@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from backend.temporal_connect import NAMESPACE
 from desktop.chat.transcript_model import ToolCallItem, TranscriptModel
 
 
@@ -55,16 +54,15 @@ def describe(call: ToolCallItem) -> str:
     return "\n".join(lines)
 
 
-def workflow_url(web_ui: str, conversation_id: str) -> str:
-    """The conversation's workflow page in Temporal's Web UI."""
-    return f"{web_ui.rstrip('/')}/namespaces/{NAMESPACE}/workflows/{quote(conversation_id)}"
+# A conversation id -> its page in Temporal's Web UI, or None (the client knows how).
+WebUiLink = Callable[[str], str | None]
 
 
 class ToolPanel(QWidget):
     def __init__(self, model: TranscriptModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = model
-        self.web_ui: str | None = None
+        self.web_ui: WebUiLink | None = None
         self.calls = QListWidget()
         self.details = QPlainTextEdit()
         self.details.setReadOnly(True)
@@ -85,15 +83,16 @@ class ToolPanel(QWidget):
         self.calls.currentItemChanged.connect(lambda *_: self.show_selected())
         model.tool_calls_changed.connect(self.refresh)
 
-    def set_web_ui(self, web_ui: str | None) -> None:
-        """Temporal's Web UI address when the user enabled it, else None."""
+    def set_web_ui(self, web_ui: WebUiLink | None) -> None:
+        """How to link a conversation to Temporal's Web UI (the client's
+        ``web_ui_url``), or None while no backend is connected."""
         self.web_ui = web_ui
         self._show_link()
 
     def _show_link(self) -> None:
         conversation_id = self.model.conversation_id
-        if self.web_ui and conversation_id:
-            url = workflow_url(self.web_ui, conversation_id)
+        url = self.web_ui(conversation_id) if self.web_ui and conversation_id else None
+        if url:
             self.web_ui_link.setText(
                 f'<a href="{url}">Open this conversation in Temporal Web UI</a>'
             )

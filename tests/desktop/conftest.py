@@ -6,16 +6,18 @@ import asyncio
 import gc
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 import qasync
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, SignalInstance
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from backend.local.paths import DataDir
 from backend.supervisor.supervisor import SupervisorOptions
 from desktop.main_window import MainWindow
+from desktop.session import ChatSession
 from tests.support.serve_process import ServeProcess
 
 
@@ -77,6 +79,53 @@ async def until(predicate: Callable[[], object], timeout: float = 30, what: str 
         await asyncio.sleep(0.01)
 
 
+class Emissions:
+    """A signal's emissions from the moment this is made (make it before the action
+    that emits), waited on from the running qasync loop: ``qtbot.waitSignal`` would
+    spin a nested Qt loop inside the test's asyncio scenario."""
+
+    def __init__(self, signal: SignalInstance) -> None:
+        self.seen: list[tuple[Any, ...]] = []
+        self._new = asyncio.Event()
+        signal.connect(self._note)
+
+    def _note(self, *args: Any) -> None:
+        self.seen.append(args)
+        self._new.set()
+
+    async def wait_for(
+        self,
+        match: Callable[..., bool] = lambda *_: True,
+        timeout: float = 30,
+        what: str = "a signal",
+    ) -> tuple[Any, ...]:
+        """The arguments of the first emission ``match`` accepts, once there is one."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = next((args for args in self.seen if match(*args)), None)
+            if found is not None:
+                return found
+            self._new.clear()
+            try:
+                await asyncio.wait_for(self._new.wait(), max(0.0, deadline - time.monotonic()))
+            except TimeoutError:
+                raise AssertionError(f"timed out after {timeout} s waiting for {what}") from None
+
+
+class SettledTurns(Emissions):
+    """The session's ``turn_settled``: a turn's follower has ended, its durable
+    version shown."""
+
+    def __init__(self, session: ChatSession) -> None:
+        super().__init__(session.turn_settled)
+
+    async def status_of(self, turn_id: str, timeout: float = 30) -> str:
+        _cid, _tid, status = await self.wait_for(
+            lambda _c, t, _s: t == turn_id, timeout, f"turn {turn_id} settled"
+        )
+        return status
+
+
 @pytest.fixture
 def window(backend: ServeProcess, loop: qasync.QEventLoop) -> Iterator[MainWindow]:
     """The window on the module's running backend, on a new (empty) conversation.
@@ -84,15 +133,14 @@ def window(backend: ServeProcess, loop: qasync.QEventLoop) -> Iterator[MainWindo
     Not qtbot.addWidget: the window must stop (asynchronously) before it is deleted.
     """
     win = MainWindow(DataDir(backend.data_dir), supervise=False)
-    ready: list[bool] = []
-    win.ready.connect(lambda: ready.append(True))
+    ready = Emissions(win.ready)
     win.show()
 
     async def started() -> None:
         win.start()
         # Ready means the start-up is over, including reopening the most recent
         # conversation (an earlier test's): then start an empty one for this test.
-        await until(lambda: ready, 15, "window ready")
+        await ready.wait_for(timeout=15, what="window ready")
         win.new_conversation()
 
     loop.run_until_complete(started())
@@ -116,21 +164,22 @@ def open_own_window(
     win = MainWindow(
         data, SupervisorOptions(data_dir=data, demo_tokens_per_second=tokens_per_second)
     )
-    ready: list[bool] = []
-    win.ready.connect(lambda: ready.append(True))
+    ready = Emissions(win.ready)
     win.show()
 
     async def started() -> None:
         win.start()
         # Ready: the start-up is over (the list read, the last conversation reopened),
         # so none of its calls is left to run between this loop run and the test's next.
-        await until(lambda: ready, 60, "window ready")
+        await ready.wait_for(timeout=60, what="window ready")
 
     loop.run_until_complete(started())
     return win
 
 
 def close_own_window(win: MainWindow, loop: qasync.QEventLoop) -> None:
+    closed = Emissions(win.closed)
     win.close()  # as the user does: the backend stops behind it
-    loop.run_until_complete(until(lambda: win._shut_down, 60, "backend stopped"))
+    loop.run_until_complete(closed.wait_for(timeout=60, what="backend stopped"))
+    assert not win.isVisible() and win.client is None and win.link.supervisor is None
     win.deleteLater()

@@ -75,15 +75,17 @@ def test_search_rename_and_delete(
 
             return answer
 
+        deletes: list[str] = []
+        listing.delete_requested.connect(deletes.append)
         answer_next_dialog(press(QMessageBox.StandardButton.Cancel))
-        listing.ask_delete(kites)
-        await until(lambda: not window._tasks, 5)
-        assert kites in listing.ids()
+        listing.ask_delete(kites)  # returns once the dialog is answered
+        assert deletes == [] and kites in listing.ids()
 
         window.open_conversation(kites)
         answer_next_dialog(press(QMessageBox.StandardButton.Yes))
         listing.ask_delete(kites)
         await until(lambda: kites not in listing.ids(), 10, "deleted")
+        assert deletes == [kites]
         assert window.conversation_id is None and window.model.turns == {}
         assert bees in listing.ids()
 

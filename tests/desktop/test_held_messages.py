@@ -16,7 +16,7 @@ from backend.local.paths import DataDir
 from backend.local.runtime_info import RuntimeInfo
 from desktop.chat.turn_status import HELD
 from desktop.main_window import MainWindow
-from tests.desktop.conftest import close_own_window, open_own_window, until
+from tests.desktop.conftest import Emissions, close_own_window, open_own_window, until
 
 
 def temporal_pid(data: DataDir) -> int:
@@ -64,8 +64,9 @@ def test_held_while_temporal_is_frozen_then_delivered_exactly_once(
         return win.conversation_id, second
 
     conversation_id, second = loop.run_until_complete(first_part())
+    closed = Emissions(win.closed)
     win.close()  # stops the backend, frozen Temporal included; the message stays held
-    loop.run_until_complete(until(lambda: win._shut_down, 60, "stopped"))
+    loop.run_until_complete(closed.wait_for(timeout=60, what="stopped"))
     win.deleteLater()
     # Still held, in the conversation store, with the window gone.
     with ConversationStore.in_data_dir(data.root) as store:

@@ -24,7 +24,7 @@ from desktop.chat.transcript_model import TranscriptModel
 from desktop.chat.transcript_view import TranscriptView, TurnWidget
 from desktop.chat.turn_status import QUEUED_BEHIND
 from desktop.main_window import MainWindow
-from tests.desktop.conftest import type_and_send, until
+from tests.desktop.conftest import SettledTurns, type_and_send, until
 
 FIB_CODE = CODE_REPLY.split("```python\n", 1)[1].split("\n```", 1)[0]
 
@@ -234,6 +234,7 @@ def test_code_streams_highlighted_with_a_copy_button_and_survives_a_reload(
     window: MainWindow, qtbot: QtBot, loop: qasync.QEventLoop
 ) -> None:
     async def scenario() -> None:
+        settled = SettledTurns(window.session)
         type_and_send(qtbot, window, "[demo tps=40] write python code")
         (turn_id,) = window.model.turns
         widget = lambda: window.transcript.widgets.get(turn_id)  # noqa: E731
@@ -252,7 +253,7 @@ def test_code_streams_highlighted_with_a_copy_button_and_survives_a_reload(
         intro = widget().reply.blocks[0]
 
         await until(lambda: window.model.turns[turn_id].status == "done", 20, "turn done")
-        await until(lambda: turn_id not in window._follows, 5, "durable version")
+        assert await settled.status_of(turn_id, 5) == "done"  # the durable version shown
         w = widget()
         assert w.reply_markdown == CODE_REPLY
         assert w.reply.blocks[0] is intro  # kept, not rebuilt, while the rest streamed
@@ -294,6 +295,7 @@ def test_reasoning_streams_into_a_collapsible_block_above_the_reply(
     reasoning = "".join(counted_tokens(20, prefix="r"))
 
     async def scenario() -> None:
+        settled = SettledTurns(window.session)
         type_and_send(qtbot, window, "[demo reasoning=20 tokens=20 tps=100]")
         (turn_id,) = window.model.turns
         widget = lambda: window.transcript.widgets.get(turn_id)  # noqa: E731
@@ -308,7 +310,7 @@ def test_reasoning_streams_into_a_collapsible_block_above_the_reply(
         assert w.reasoning.isVisible() and w.reasoning_toggle.isVisible()
 
         await until(lambda: window.model.turns[turn_id].status == "done", 20, "turn done")
-        await until(lambda: turn_id not in window._follows, 5, "durable version")
+        assert await settled.status_of(turn_id, 5) == "done"  # the durable version shown
         assert w.reasoning.toPlainText() == reasoning
         assert w.reply.text() == "".join(counted_tokens(20)).strip()
         assert w.reasoning.y() < w.reply.y()
@@ -328,6 +330,7 @@ def test_escape_stops_the_turn_and_keeps_the_durable_partial_reply(
     full = "".join(counted_tokens(400))
 
     async def scenario() -> None:
+        settled = SettledTurns(window.session)
         type_and_send(qtbot, window, "[demo tokens=400 tps=50]")
         (turn_id,) = window.model.turns
         widget = lambda: window.transcript.widgets.get(turn_id)  # noqa: E731
@@ -336,7 +339,7 @@ def test_escape_stops_the_turn_and_keeps_the_durable_partial_reply(
 
         qtbot.keyClick(window.composer, Qt.Key.Key_Escape)
         await until(lambda: window.model.turns[turn_id].status == "stopped", 20, "stopped")
-        await until(lambda: turn_id not in window._follows, 5, "durable version")
+        assert await settled.status_of(turn_id, 5) == "stopped"  # the durable version shown
         assert window.conversation_id is not None
         (turn,) = (await client_of(window).history(window.conversation_id)).turns
         assert turn.status == "stopped"
@@ -354,6 +357,7 @@ def test_a_message_sent_during_a_reply_shows_as_queued_until_it_starts(
     window: MainWindow, qtbot: QtBot, loop: qasync.QEventLoop
 ) -> None:
     async def scenario() -> None:
+        settled = SettledTurns(window.session)
         type_and_send(qtbot, window, "[demo tokens=150 tps=60]")
         (first,) = window.model.turns
         await until(lambda: window.model.turns[first].status == "running", 20, "first running")
@@ -374,7 +378,7 @@ def test_a_message_sent_during_a_reply_shows_as_queued_until_it_starts(
         assert widgets[first].status.text() != QUEUED_BEHIND
 
         await until(lambda: window.model.turns[second].status == "done", 20, "second done")
-        await until(lambda: second not in window._follows, 5, "durable version")
+        assert await settled.status_of(second, 5) == "done"  # the durable version shown
         assert window.model.turns[first].status == "done"
         assert widgets[second].status.text() != QUEUED_BEHIND
         assert widgets[first].reply_markdown == "".join(counted_tokens(150))
@@ -389,10 +393,11 @@ def test_a_failed_turn_shows_its_error_inline_with_retry(
     message = "[demo fault=401]"
 
     async def scenario() -> None:
+        settled = SettledTurns(window.session)
         type_and_send(qtbot, window, message)
         (turn_id,) = window.model.turns
         await until(lambda: window.model.turns[turn_id].status == "failed", 20, "failed")
-        await until(lambda: turn_id not in window._follows, 5, "durable version")
+        assert await settled.status_of(turn_id, 5) == "failed"  # the durable version shown
         w: TurnWidget = window.transcript.widgets[turn_id]
         assert w.error_box.isVisible() and w.retry_button.isVisible()
         shown = w.error_label.text()

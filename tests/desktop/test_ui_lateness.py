@@ -9,7 +9,7 @@ from pytestqt.qtbot import QtBot
 from backend.demo_model.script import counted_tokens
 from desktop.chat.ui_lateness import LatenessProbe
 from desktop.main_window import MainWindow
-from tests.desktop.conftest import until
+from tests.desktop.conftest import SettledTurns, until
 
 MAX_LATENESS_MS = 50
 TOKENS = 4000
@@ -21,6 +21,7 @@ def test_2000_tokens_per_second_never_block_the_ui_thread_50_ms(
     probe = LatenessProbe(interval_ms=5)
 
     async def scenario() -> None:
+        settled = SettledTurns(window.session)
         window.composer.setFocus()
         qtbot.keyClicks(window.composer, f"[demo tokens={TOKENS} tps=2000]")
         qtbot.keyClick(window.composer, Qt.Key.Key_Return)
@@ -30,7 +31,7 @@ def test_2000_tokens_per_second_never_block_the_ui_thread_50_ms(
         probe.start()
         # Until the durable version has replaced the live one, not just the last token.
         await until(lambda: window.model.turns[turn_id].finished, 30, "turn end")
-        await until(lambda: turn_id not in window._follows, 10, "durable version")
+        await settled.status_of(turn_id, 10)  # the durable version is shown
         probe.stop()
         assert window.model.turns[turn_id].status == "done"
         assert widget().reply_markdown == "".join(counted_tokens(TOKENS))

@@ -11,7 +11,7 @@ from pytestqt.qtbot import QtBot
 from backend.client.api import DuraChatClient
 from backend.demo_model.script import counted_tokens
 from desktop.main_window import MainWindow
-from tests.desktop.conftest import type_and_send, until
+from tests.desktop.conftest import SettledTurns, type_and_send, until
 
 
 def test_shift_enter_is_a_new_line_and_enter_sends(
@@ -32,6 +32,7 @@ def test_tokens_stream_into_the_transcript_and_end_as_the_history(
     window: MainWindow, qtbot: QtBot, loop: qasync.QEventLoop
 ) -> None:
     async def scenario() -> None:
+        settled = SettledTurns(window.session)
         type_and_send(qtbot, window, "[demo tokens=200 tps=200]")
         (turn_id,) = window.model.turns
         widget = lambda: window.transcript.widgets.get(turn_id)  # noqa: E731
@@ -40,7 +41,7 @@ def test_tokens_stream_into_the_transcript_and_end_as_the_history(
         assert window.model.turns[turn_id].status == "running"
         assert "w200" not in widget().reply_markdown
         await until(lambda: window.model.turns[turn_id].status == "done", 20, "turn done")
-        await until(lambda: turn_id not in window._follows, 5)
+        assert await settled.status_of(turn_id, 5) == "done"
 
         assert window.conversation_id is not None
         client = window.client
@@ -65,11 +66,12 @@ def test_tool_turn_shows_a_card_and_the_side_panel(
     window: MainWindow, qtbot: QtBot, loop: qasync.QEventLoop
 ) -> None:
     async def scenario() -> None:
+        settled = SettledTurns(window.session)
         window.new_conversation()
         type_and_send(qtbot, window, "what is 12*7?")
         (turn_id,) = window.model.turns
         await until(lambda: window.model.turns[turn_id].status == "done", 20, "turn done")
-        await until(lambda: turn_id not in window._follows, 5)
+        assert await settled.status_of(turn_id, 5) == "done"
         widget = window.transcript.widgets[turn_id]
         (card,) = widget.cards.values()
         assert "calculator" in card.text() and "done" in card.text()
