@@ -48,6 +48,9 @@ DELIVER_RETRY_MS = 1000  # held messages are tried again this often while any ar
 # read again this often while one does, so its "generating" dot goes when it ends.
 LIST_WATCH_MS = 2000
 HELD_NOTE = "they will be sent when it is back"
+# Turns read from the store at a time: a conversation opens with its newest page (more
+# than a tall window shows), and older pages come as the user scrolls up to them.
+PAGE_TURNS = 30
 
 
 class ChatSession(QObject):
@@ -72,6 +75,7 @@ class ChatSession(QObject):
         self.store = ConversationStore.in_data_dir(data.ensure().root)
         self.outbox = Outbox(self.store, legacy_file=data.outbox_file)
         self.model = TranscriptModel(self)
+        self.model.older_wanted.connect(self.load_older)
         self.client: DuraChatClient | None = None
         self.conversation_id: str | None = None
         self.conversations: list[ConversationSummary] = []
@@ -85,6 +89,8 @@ class ChatSession(QObject):
         self.closed = False
         self._deliver_timer = self._timer(DELIVER_RETRY_MS, self._deliver_soon)
         self._list_timer = self._timer(LIST_WATCH_MS, self.refresh_soon)
+        self._older_wanted: tuple[str, str] | None = None  # conversation id, before turn
+        self._older_timer = self._timer(0, self._load_older)
 
     def _task_failed(self, exc: BaseException) -> None:
         self.status_changed.emit(f"Error: {str(exc) or type(exc).__name__}")
@@ -222,7 +228,7 @@ class ChatSession(QObject):
         """Show the conversation as the store holds it (no backend needed), then follow
         its reply if one is being generated."""
         try:
-            view = read_history(self.store, conversation_id)
+            view = read_history(self.store, conversation_id, last=PAGE_TURNS)
         except NoSuchConversation:
             if conversation_id == self.conversation_id:
                 self.status_changed.emit("This conversation no longer exists.")
@@ -232,6 +238,27 @@ class ChatSession(QObject):
         self.model.load(view)
         self._show_held(conversation_id)
         self._follow_running(view)
+
+    def load_older(self, before: str) -> None:
+        """Read the page of turns before the turn ``before`` into the open conversation
+        (the transcript asks as the user scrolls up to it), once control returns: a
+        Qt timer, not a task, as a read of the store takes no waiting, and the screen
+        can say it is loading meanwhile. A newer request replaces one not yet read."""
+        if self.conversation_id is not None:
+            self._older_wanted = (self.conversation_id, before)
+            self._older_timer.start()
+
+    def _load_older(self) -> None:
+        wanted, self._older_wanted = self._older_wanted, None
+        if wanted is None or wanted[0] != self.conversation_id or self.closed:
+            return  # another conversation opened meanwhile: the model was cleared
+        conversation_id, before = wanted
+        try:
+            view = read_history(self.store, conversation_id, last=PAGE_TURNS, before=before)
+        except NoSuchConversation:
+            self.model.older_failed()  # gone meanwhile: nothing more to ask for
+            return
+        self.model.prepend_older(view, before)
 
     # -- following replies ------------------------------------------------------------
 
@@ -404,7 +431,7 @@ class ChatSession(QObject):
         self._finish()
 
     def _finish(self) -> None:
-        for timer in (self._deliver_timer, self._list_timer):
+        for timer in (self._deliver_timer, self._list_timer, self._older_timer):
             timer.stop()
         self._follows.clear()
         self.client = None  # whoever made it closes it (the link)

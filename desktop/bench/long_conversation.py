@@ -141,6 +141,9 @@ async def measure(app: QApplication, root: Path, conversation_id: str, turns: in
         watch.painted.clear()
         await watch.event.wait()
     first_paint_ms = (time.perf_counter() - started) * 1000
+    # Done watching: the list of painted widgets would keep every one alive.
+    app.removeEventFilter(watch)
+    watch.painted.clear()
     built = len(transcript.widgets)
 
     bar = transcript.verticalScrollBar()
@@ -154,7 +157,6 @@ async def measure(app: QApplication, root: Path, conversation_id: str, turns: in
         bar.setValue(max(bar.minimum(), bar.value() - bar.pageStep()))
         app.processEvents()
         frames.append((time.perf_counter() - t0) * 1000)
-    app.removeEventFilter(watch)
     reached_top = bar.value() == bar.minimum() and _first_turn_id(root, conversation_id) in (
         transcript.widgets
     )

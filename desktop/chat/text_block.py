@@ -117,13 +117,17 @@ class TextBlock(QTextBrowser):
         self.ensurePolished()  # the style sheet's font, before the text is sized by it
         self._markdown = text
         shown = self.document()
-        document = QTextDocument()
+        # Parented to the block: a document without a parent outlived the block (the
+        # edit never deletes a document it was given), a leak per reply shown.
+        document = QTextDocument(self)
         document.setDefaultFont(self.font())
         document.setDocumentMargin(shown.documentMargin())
         document.setUndoRedoEnabled(False)
         self._decorations = set_dressed_markdown(document, text, tokens_for(self.palette()))
         self.setDocument(document)
-        self._document = document  # not parented: the next swap deletes this one
+        if self._document is not None:
+            self._document.deleteLater()  # the one it replaces, no longer shown
+        self._document = document
         document.documentLayout().documentSizeChanged.connect(self._fit)
         self._fit(document.size())
 

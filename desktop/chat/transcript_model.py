@@ -1,7 +1,9 @@
 """One conversation's turns, observable and free of widgets.
 
 Built from the durable ``ConversationView``, then kept current by the live
-events of the turns being generated. Changes are collected per turn and
+events of the turns being generated. A long conversation is read a page at a time:
+the model holds its newest turns and, when asked (``request_older``), the pages
+before them, put in front as they arrive (``older_loaded``). Changes are collected per turn and
 announced at most once a frame (``turns_changed``), so a fast stream never
 floods the UI with repaints.
 """
@@ -106,12 +108,18 @@ class TranscriptModel(QObject):
     reset = Signal()  # a different conversation (or a fresh one): rebuild everything
     turns_changed = Signal(list)  # ids of the turns that changed since the last frame
     tool_calls_changed = Signal()
+    older_wanted = Signal(str)  # the oldest loaded turn's id: the page before it is wanted
+    older_loaded = Signal(list)  # ids of older turns put before the loaded ones, in order
 
     def __init__(self, parent: QObject | None = None, frame_ms: int = FRAME_MS) -> None:
         super().__init__(parent)
         self.conversation_id: str | None = None
         self.title = ""
         self.turns: dict[str, TurnItem] = {}
+        # How many of the conversation's turns come before the loaded ones (in the store).
+        self.earlier_turns = 0
+        self.context_starts_at: str | None = None
+        self._older_pending = False
         self._dirty: dict[str, None] = {}
         self._tools_dirty = False
         self.flushes = 0  # how many coalesced updates were announced (for tests)
@@ -126,6 +134,9 @@ class TranscriptModel(QObject):
         self.conversation_id = conversation_id
         self.title = ""
         self.turns = {}
+        self.earlier_turns = 0
+        self.context_starts_at = None
+        self._older_pending = False
         self._dirty.clear()
         self.reset.emit()
         self.tool_calls_changed.emit()
@@ -136,11 +147,18 @@ class TranscriptModel(QObject):
         self.apply_view(view)
 
     def apply_view(self, view: ConversationView) -> None:
-        """Bring every turn to its durable state (after a turn ended, or on load)."""
+        """Bring every turn to its durable state (after a turn ended, or on load).
+
+        ``view`` may hold only some of the turns (a page, or a follower's newest
+        ones): the turns it has before any the model knows are older ones, put in
+        front; the ones after are new, put at the end; none loaded goes away."""
         if view.conversation_id != self.conversation_id:
             return
         self.title = view.title
-        for turn in view.turns:
+        known = next((i for i, t in enumerate(view.turns) if t.turn_id in self.turns), None)
+        older = view.turns[:known] if known else []
+        was_empty = not self.turns
+        for turn in view.turns[len(older) :]:
             item = self.turns.get(turn.turn_id)
             if item is None:
                 self.turns[turn.turn_id] = TurnItem.from_turn(turn)
@@ -150,12 +168,69 @@ class TranscriptModel(QObject):
             else:
                 item.update_from(turn)
             self._mark(turn.turn_id, tools=bool(turn.tool_calls))
-        self._mark_context_start(view.context_starts_at)
+        if was_empty and view.turns:
+            self.earlier_turns = view.earlier_turns
+        self.context_starts_at = view.context_starts_at
+        if older:
+            self._prepend(older, view.earlier_turns)
+        else:
+            self._mark_context_start()
 
-    def _mark_context_start(self, turn_id: str | None) -> None:
-        first = next(iter(self.turns), None)
+    # -- older pages ---------------------------------------------------------------------
+
+    @property
+    def has_older(self) -> bool:
+        """Whether the store holds turns before the loaded ones."""
+        return self.earlier_turns > 0 and bool(self.turns)
+
+    @property
+    def loading_older(self) -> bool:
+        return self._older_pending
+
+    def request_older(self) -> bool:
+        """Ask for the page before the loaded turns (``older_wanted``), once at a time.
+        False when there is none, or it is already asked for."""
+        if self._older_pending or not self.has_older:
+            return False
+        self._older_pending = True
+        self.older_wanted.emit(next(iter(self.turns)))
+        return True
+
+    def prepend_older(self, view: ConversationView, before: str) -> None:
+        """The page read before the turn ``before``; ignored when it no longer fits
+        (another conversation, or older turns came meanwhile)."""
+        if view.conversation_id != self.conversation_id:
+            return
+        self._older_pending = False
+        if next(iter(self.turns), None) != before:
+            return
+        older = [t for t in view.turns if t.turn_id not in self.turns]
+        if older:
+            self._prepend(older, view.earlier_turns)
+        else:
+            self.earlier_turns = 0  # the store has nothing before it after all
+
+    def older_failed(self) -> None:
+        """The page could not be read (the conversation went): stop asking for more."""
+        self._older_pending = False
+        self.earlier_turns = 0
+
+    def _prepend(self, turns: list[Turn], earlier: int) -> None:
+        items = {t.turn_id: TurnItem.from_turn(t) for t in turns}
+        self.turns = {**items, **self.turns}
+        self.earlier_turns = earlier
+        self._mark_context_start()
+        self.older_loaded.emit(list(items))
+        if any(item.tool_calls for item in items.values()):
+            self._tools_dirty = True
+            if not self._timer.isActive():
+                self._timer.start()
+
+    def _mark_context_start(self) -> None:
+        # No marker on the conversation's very first turn: nothing above it is left out.
+        first = next(iter(self.turns), None) if self.earlier_turns == 0 else None
         for item in self.turns.values():
-            starts = item.turn_id == turn_id and item.turn_id != first
+            starts = item.turn_id == self.context_starts_at and item.turn_id != first
             if item.context_starts_here != starts:
                 item.context_starts_here = starts
                 self._mark(item.turn_id)

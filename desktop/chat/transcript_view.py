@@ -1,304 +1,32 @@
-"""The transcript: one widget per turn, read as a conversation.
+"""The transcript: one widget per turn, read as a conversation, built lazily.
 
-The user's message sits on the right in a bubble; the assistant's side is on the left,
-full width, under a role mark: reasoning (collapsible), tool cards, the reply, a failed
-turn's error with Retry, and a footer with the status and the message actions (Copy;
-Retry on the last reply). Turns sit in a centred column of readable width.
+A widget per turn is costly (memory, style sheet work), so only a window of the
+loaded turns has one: the newest ones when a conversation opens, more above as the
+user scrolls up (older pages are read from the store on the way), more below as
+they scroll back down. Past ``MAX_BUILT`` widgets, the ones far from the viewport
+are let go. Whatever is added or let go above the viewport, what the user sees
+stays where it is: the scroll bar moves by the height that changed.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QResizeEvent
-from PySide6.QtWidgets import (
-    QFrame,
-    QHBoxLayout,
-    QLabel,
-    QPushButton,
-    QScrollArea,
-    QSizePolicy,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QApplication, QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from desktop.chat.icon_widgets import CopyButton, IconButton
-from desktop.chat.message_actions import ROW_HEIGHT, MessageActions
-from desktop.chat.reply_view import ReplyView
-from desktop.chat.text_block import TextBlock
 from desktop.chat.tool_card import ToolCard, card_text, short_arguments
-from desktop.chat.transcript_model import TranscriptModel, TurnItem
-from desktop.chat.turn_parts import (
-    ContextMarker,
-    ErrorBox,
-    ReasoningSection,
-    ReasoningToggle,
-    RoleMark,
-    UserBubble,
-)
-from desktop.chat.turn_status import error_text, status_text
+from desktop.chat.transcript_model import TranscriptModel
+from desktop.chat.turn_widget import COLUMN_WIDTH, DEFAULT_ASSISTANT, TurnWidget
 from desktop.style.tokens import SPACING
 
 __all__ = ["ToolCard", "TranscriptView", "TurnWidget", "card_text", "short_arguments"]
 
-COLUMN_WIDTH = 860  # the widest a turn gets: lines stay readable on a wide window
-BUBBLE_SHARE = 0.75  # the user's bubble takes at most this share of the column
-DEFAULT_ASSISTANT = "Assistant"
+BUILD_STEP = 4  # turns built at a time: one step per event loop turn keeps frames short
+MAX_BUILT = 24  # turn widgets kept at most, when the others are far enough to let go
+EDGE_VIEWPORTS = 1  # within this many viewport heights of an end, more is built
+LOADING_EARLIER = "Loading earlier messages…"
 
-
-# Each frame of a stream re-shows its turn: calls into Qt that would change nothing are
-# skipped, so a frame costs only what actually changed.
-def set_shown(widget: QWidget, visible: bool) -> None:
-    if widget.isHidden() == visible:
-        widget.setVisible(visible)
-
-
-def set_text(label: QLabel, text: str) -> None:
-    if label.text() != text:
-        label.setText(text)
-
-
-class TurnWidget(QFrame):
-    """One turn: the user's message, reasoning (collapsible), tool cards, the reply, and
-    its status, or for a failed turn the error and a Retry button."""
-
-    tool_clicked = Signal(str)
-    retry_requested = Signal(str)  # the turn's user text, to send again
-
-    def __init__(
-        self, turn_id: str, assistant: str = DEFAULT_ASSISTANT, parent: QWidget | None = None
-    ) -> None:
-        super().__init__(parent)
-        self.setObjectName("turn")
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        self.turn_id = turn_id
-        self.user_text = ""
-        self.is_last = False
-        self._status = "queued"
-        layout = self._column = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, SPACING.lg)
-        layout.setSpacing(0)
-        layout.addWidget(self._build_user())
-        layout.addWidget(self._build_assistant(assistant))
-        # Made when first needed (most turns never need them): every widget costs
-        # memory and style sheet work, times the turns of a long conversation.
-        self._context_marker: ContextMarker | None = None
-        self._reasoning: ReasoningSection | None = None
-        self._error_box: ErrorBox | None = None
-
-    # -- building ----------------------------------------------------------------------
-
-    def _build_user(self) -> QWidget:
-        section = QWidget()
-        box = QVBoxLayout(section)
-        box.setContentsMargins(0, 0, 0, SPACING.xs)
-        box.setSpacing(SPACING.xxs)
-        self.user_bubble = UserBubble()
-        self.user = self.user_bubble.text
-        box.addWidget(self.user_bubble, 0, Qt.AlignmentFlag.AlignRight)
-        self.user_actions = MessageActions()
-        self.user_copy = CopyButton(
-            lambda: self.user_text, "Copy message", "Copy message", self.user_actions
-        )
-        self.user_actions.add(self.user_copy)
-        self.user_actions.watch(section)
-        box.addWidget(self.user_actions, 0, Qt.AlignmentFlag.AlignRight)
-        return section
-
-    def _build_assistant(self, assistant: str) -> QWidget:
-        section = QWidget()
-        box = self._assistant_box = QVBoxLayout(section)
-        box.setContentsMargins(0, 0, 0, 0)
-        box.setSpacing(SPACING.sm)
-
-        self.role_mark = RoleMark(assistant)
-        self.role_mark.hide()
-        box.addWidget(self.role_mark)
-
-        self.cards_box = QVBoxLayout()
-        self.cards_box.setSpacing(SPACING.xs + 2)
-        box.addLayout(self.cards_box)
-        self.cards: dict[str, ToolCard] = {}
-
-        self.reply = ReplyView()
-        self.reply.setObjectName("assistantMessage")
-        self.reply.hide()
-        box.addWidget(self.reply)
-
-        # The footer keeps its height whatever it shows (status words while the reply
-        # streams, actions once it is done): nothing below it moves.
-        footer = QWidget()
-        footer.setFixedHeight(ROW_HEIGHT)
-        row = QHBoxLayout(footer)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.setSpacing(SPACING.sm)
-        self.reply_actions = MessageActions()
-        self.reply_copy = CopyButton(
-            lambda: self.reply_markdown, "Copy reply (Markdown)", "Copy reply", self.reply_actions
-        )
-        self.reply_retry = IconButton("rotate-ccw", "Retry: send this message again", "Retry")
-        self.reply_retry.clicked.connect(self._retry_reply)
-        self.reply_actions.add(self.reply_copy)
-        self.reply_actions.add(self.reply_retry)
-        self.reply_actions.watch(section)
-        self.reply_copy.hide()
-        self.reply_retry.hide()
-        self.status = QLabel()
-        self.status.setObjectName("turnStatus")
-        row.addWidget(self.reply_actions, 0, Qt.AlignmentFlag.AlignLeft)
-        row.addWidget(self.status, 1)
-        box.addWidget(footer)
-        self.footer = footer
-        return section
-
-    @property
-    def context_marker(self) -> ContextMarker:
-        """The divider above a turn where the model's context starts."""
-        if self._context_marker is None:
-            self._context_marker = ContextMarker()
-            self._context_marker.hide()
-            self._column.insertWidget(0, self._context_marker)
-        return self._context_marker
-
-    @property
-    def reasoning_section(self) -> ReasoningSection:
-        if self._reasoning is None:
-            self._reasoning = ReasoningSection()
-            self._reasoning.hide()
-            self._assistant_box.insertWidget(
-                self._assistant_box.indexOf(self.role_mark) + 1, self._reasoning
-            )
-        return self._reasoning
-
-    @property
-    def reasoning_toggle(self) -> ReasoningToggle:
-        return self.reasoning_section.toggle
-
-    @property
-    def reasoning(self) -> TextBlock:
-        return self.reasoning_section.text
-
-    @property
-    def error_box(self) -> ErrorBox:
-        if self._error_box is None:
-            self._error_box = ErrorBox()
-            self._error_box.hide()
-            self._error_box.retry_button.clicked.connect(self._retry)
-            self._assistant_box.insertWidget(
-                self._assistant_box.indexOf(self.footer), self._error_box
-            )
-        return self._error_box
-
-    @property
-    def error_label(self) -> QLabel:
-        return self.error_box.label
-
-    @property
-    def retry_button(self) -> QPushButton:
-        return self.error_box.retry_button
-
-    # -- reading and acting --------------------------------------------------------------
-
-    @property
-    def reply_markdown(self) -> str:
-        """The reply's text as the model wrote it (Markdown)."""
-        return self.reply.markdown
-
-    def set_assistant_name(self, name: str) -> None:
-        self.role_mark.set_name(name)
-
-    def _retry(self) -> None:
-        # One resend per click: the new attempt arrives as a turn of its own.
-        self.retry_button.setEnabled(False)
-        self.retry_requested.emit(self.user_text)
-
-    def _retry_reply(self) -> None:
-        self.reply_retry.setEnabled(False)
-        self.retry_requested.emit(self.user_text)
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self.user_bubble.fit(int(event.size().width() * BUBBLE_SHARE))
-
-    def changeEvent(self, event: QEvent) -> None:
-        super().changeEvent(event)
-        if event.type() == QEvent.Type.StyleChange:
-            self.user_bubble.fit(int(self.width() * BUBBLE_SHARE))
-
-    # -- showing -------------------------------------------------------------------------
-
-    def show_turn(self, turn: TurnItem, behind_another: bool = False) -> None:
-        self._status = turn.status
-        if turn.context_starts_here or self._context_marker is not None:
-            set_shown(self.context_marker, turn.context_starts_here)
-        if turn.user_text != self.user_text:
-            self.user_text = turn.user_text
-            self.user.set_plain(turn.user_text)
-            self.user_bubble.fit(int(self.width() * BUBBLE_SHARE))
-        if turn.reasoning or self._reasoning is not None:
-            section = self.reasoning_section
-            section.show_reasoning(turn.reasoning, turn.status == "running" and not turn.reply)
-            set_shown(section, bool(turn.reasoning))
-
-        for call in turn.tool_calls.values():
-            card = self.cards.get(call.call_id)
-            if card is None:
-                card = self.cards[call.call_id] = ToolCard(call.call_id)
-                card.clicked.connect(lambda _=False, c=call.call_id: self.tool_clicked.emit(c))
-                self.cards_box.addWidget(card, 0, Qt.AlignmentFlag.AlignLeft)
-            card.show_call(call)
-
-        self.reply.set_markdown(turn.reply)
-        set_shown(self.reply, bool(turn.reply))
-
-        failed = turn.status == "failed"
-        if failed:
-            set_text(self.error_label, error_text(turn.error_kind, turn.error_message))
-        if failed or self._error_box is not None:
-            set_shown(self.error_box, failed)
-        answered = bool(turn.reply or turn.reasoning or turn.tool_calls) or failed
-        set_shown(self.role_mark, answered or turn.status == "running")
-        set_shown(self.reply_copy, bool(turn.reply) and turn.finished)
-        self._show_actions()
-        self._show_retry()
-        self.show_status(turn, behind_another)
-
-    def show_status(self, turn: TurnItem, behind_another: bool) -> None:
-        status = status_text(turn, behind_another)
-        set_text(self.status, status)
-        # A failed turn says so in its error box, above: no second line for it.
-        set_shown(self.status, bool(status) and turn.status != "failed")
-        waiting = turn.status in ("queued", "held")
-        # Words about the user's message (queued, held) sit under it, on the right.
-        alignment = Qt.AlignmentFlag.AlignRight if waiting else Qt.AlignmentFlag.AlignLeft
-        if self.status.alignment() & Qt.AlignmentFlag.AlignHorizontal_Mask != alignment:
-            self.status.setAlignment(alignment | Qt.AlignmentFlag.AlignVCenter)
-        self._show_footer()
-
-    def set_last(self, last: bool) -> None:
-        """Whether this is the conversation's last turn: its reply offers Retry."""
-        if last != self.is_last:
-            self.is_last = last
-            self._show_retry()
-
-    def _show_retry(self) -> None:
-        # A failed turn has its own Retry, in the error box.
-        offered = self.is_last and self._status in ("done", "stopped")
-        set_shown(self.reply_retry, offered)
-        self._show_actions()
-        if offered:
-            self.reply_retry.setEnabled(True)
-        self.reply_actions.set_pinned(offered)
-        self._show_footer()
-
-    def _show_actions(self) -> None:
-        # An empty action row would still push the status words along.
-        set_shown(
-            self.reply_actions, not (self.reply_copy.isHidden() and self.reply_retry.isHidden())
-        )
-
-    def _show_footer(self) -> None:
-        shown = (self.status, self.reply_copy, self.reply_retry)
-        set_shown(self.footer, any(not part.isHidden() for part in shown))
+Anchor = tuple[TurnWidget, int]  # a widget and its y in the viewport
 
 
 class TranscriptView(QScrollArea):
@@ -320,16 +48,35 @@ class TranscriptView(QScrollArea):
         self._layout = QVBoxLayout(self._inner)
         self._layout.setContentsMargins(SPACING.xl, SPACING.xl, SPACING.xl, SPACING.lg)
         self._layout.setSpacing(SPACING.sm)
+        # Above the turns: says older ones are coming (hidden once the first is built).
+        self.top_note = QLabel(LOADING_EARLIER)
+        self.top_note.setObjectName("turnStatus")
+        self.top_note.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.top_note.hide()
+        self._layout.addWidget(self.top_note)
         self._layout.addStretch(1)
         self.setWidget(self._inner)
         self.widgets: dict[str, TurnWidget] = {}
+        self.built: list[str] = []  # the turns with a widget, in order: a run of the model's
+        self._at_end = True  # the built run ends with the model's newest turn
         self._last_id: str | None = None
         self._follow = True
+        # Kept in place until the user scrolls: turns just built may still grow (their
+        # text laid out) after the first layout.
+        self._kept: Anchor | None = None
+        self._restoring = False
+        # Edges are looked at once control returns: a scroll or a resize may come in
+        # bursts, and building inside the scroll bar's signal would nest layouts.
+        self._edge_timer = QTimer(self)
+        self._edge_timer.setSingleShot(True)
+        self._edge_timer.setInterval(0)
+        self._edge_timer.timeout.connect(self._check_edges)
         bar = self.verticalScrollBar()
         bar.valueChanged.connect(self._on_scrolled)
         bar.rangeChanged.connect(self._on_range)
         model.reset.connect(self.rebuild)
         model.turns_changed.connect(self.update_turns)
+        model.older_loaded.connect(self._on_older_loaded)
 
     def set_assistant_name(self, name: str) -> None:
         """The name on the assistant's replies (the model's, when known)."""
@@ -345,46 +92,221 @@ class TranscriptView(QScrollArea):
         if margins.left() != side:
             self._layout.setContentsMargins(side, margins.top(), side, margins.bottom())
         super().resizeEvent(event)
+        self._edge_timer.start()
 
     def _on_scrolled(self, value: int) -> None:
-        self._follow = value >= self.verticalScrollBar().maximum() - 4
+        if not self._restoring:
+            self._kept = None  # the user moved: what they see now is theirs
+        self._follow = self._at_end and value >= self.verticalScrollBar().maximum() - 4
+        self._edge_timer.start()
 
     def _on_range(self, _min: int, maximum: int) -> None:
         if self._follow:
             self.verticalScrollBar().setValue(maximum)
+        elif self._kept is not None:
+            self._restore(self._kept)
+        self._edge_timer.start()
+
+    # -- the model's changes ---------------------------------------------------------
 
     def rebuild(self) -> None:
-        for widget in self.widgets.values():
-            widget.hide()  # out of the layout's sums now, deleted once control returns
-            widget.deleteLater()
-        self.widgets = {}
+        self._kept = None
+        for turn_id in self.built:
+            self._drop(turn_id)
+        self.built = []
+        self._at_end = True
         self._last_id = None
         self._follow = True
         self.update_turns(list(self.model.turns))
 
     def update_turns(self, turn_ids: list[str]) -> None:
-        changed = set(turn_ids)
+        order = list(self.model.turns)
+        fresh: list[str] = []
+        if not self.built:
+            fresh = order[-BUILD_STEP:]
+            self._insert(fresh, 0)
+            self._at_end = True
+        elif self._at_end:
+            # New turns come at the end: shown as they come, as the user is there.
+            fresh = order[order.index(self.built[-1]) + 1 :]
+            self._insert(fresh, len(self.built))
+        elif any(order.index(t) > order.index(self.built[-1]) for t in self._new(turn_ids)):
+            # A turn was added (sent) while the user reads far above: show the newest.
+            self._jump_to_end()
+            return
+        self._show(set(turn_ids) | set(fresh))
+        self._trim()
+
+    def _new(self, turn_ids: list[str]) -> list[str]:
+        return [t for t in turn_ids if t not in self.widgets and t in self.model.turns]
+
+    def _on_older_loaded(self, turn_ids: list[str]) -> None:
+        # Built at once when the run starts at the model's first turn, else (the user
+        # is elsewhere) once the user scrolls up to them.
+        order = list(self.model.turns)
+        if self.built and order.index(self.built[0]) == len(turn_ids):
+            self._extend_top()
+        else:
+            self._show_note()
+
+    def _jump_to_end(self) -> None:
+        for turn_id in self.built:
+            self._drop(turn_id)
+        self.built = []
+        self._follow = True
+        self.update_turns([])
+
+    # -- building and letting go -----------------------------------------------------
+
+    def _insert(self, turn_ids: list[str], at: int) -> None:
+        """Widgets for ``turn_ids``, placed at ``at`` in the built run."""
+        for offset, turn_id in enumerate(turn_ids):
+            widget = self.widgets[turn_id] = TurnWidget(turn_id, self.assistant)
+            widget.tool_clicked.connect(self.tool_clicked)
+            widget.retry_requested.connect(self.retry_requested)
+            self._layout.insertWidget(1 + at + offset, widget)  # after the top note
+            # Shown now, not when the layout's queued call would: a hidden widget takes
+            # no room, and the room it takes is what keeps the view in place.
+            widget.show()
+        self.built[at:at] = turn_ids
+
+    def _drop(self, turn_id: str) -> None:
+        widget = self.widgets.pop(turn_id)
+        self._layout.removeWidget(widget)
+        widget.hide()  # out of the layout's sums now, deleted once control returns
+        widget.deleteLater()
+        if turn_id == self._last_id:
+            self._last_id = None
+
+    def _show(self, turn_ids: set[str]) -> None:
         # One pass in conversation order: a queued turn says whether it waits behind one.
         busy = False
         for turn_id, turn in self.model.turns.items():
             widget = self.widgets.get(turn_id)
-            if turn_id in changed:
-                if widget is None:
-                    widget = self.widgets[turn_id] = TurnWidget(turn_id, self.assistant)
-                    widget.tool_clicked.connect(self.tool_clicked)
-                    widget.retry_requested.connect(self.retry_requested)
-                    self._layout.insertWidget(self._layout.count() - 1, widget)
-                widget.show_turn(turn, busy)
-            elif widget is not None and turn.status == "queued":
-                widget.show_status(turn, busy)  # the turn ahead of it may have ended
+            if widget is not None:
+                if turn_id in turn_ids:
+                    widget.show_turn(turn, busy)
+                elif turn.status == "queued":
+                    widget.show_status(turn, busy)  # the turn ahead of it may have ended
             busy = busy or not turn.finished
-        self._mark_last(next(reversed(self.model.turns), None))
+        self._mark_last()
+        self._show_note()
 
-    def _mark_last(self, turn_id: str | None) -> None:
-        if turn_id == self._last_id or turn_id not in self.widgets:
-            return
-        if (old := self.widgets.get(self._last_id or "")) is not None:
+    def _mark_last(self) -> None:
+        turn_id = next(reversed(self.model.turns), None)
+        if turn_id != self._last_id and (old := self.widgets.get(self._last_id or "")):
             old.set_last(False)
         self._last_id = turn_id
         if (new := self.widgets.get(turn_id or "")) is not None:
             new.set_last(True)
+
+    def _show_note(self) -> None:
+        first = next(iter(self.model.turns), None)
+        more = bool(self.built) and (self.built[0] != first or self.model.has_older)
+        if self.top_note.isHidden() == more:
+            self.top_note.setVisible(more)
+
+    def _check_edges(self) -> None:
+        """Build more where the user nears an end of the built run."""
+        if not self.built:
+            return
+        bar = self.verticalScrollBar()
+        margin = self.viewport().height() * EDGE_VIEWPORTS
+        if bar.value() <= margin:
+            self._extend_top()
+        elif not self._at_end and bar.maximum() - bar.value() <= margin:
+            self._extend_bottom()
+
+    def _extend_top(self) -> None:
+        order = list(self.model.turns)
+        first = order.index(self.built[0])
+        if first == 0:
+            self.model.request_older()  # read from the store; comes as older_loaded
+            return
+        anchor = self._anchor()
+        fresh = order[max(0, first - BUILD_STEP) : first]
+        self._insert(fresh, 0)
+        self._show(set(fresh))
+        self._trim(keep_top=True)
+        self._settle(anchor)
+
+    def _extend_bottom(self) -> None:
+        order = list(self.model.turns)
+        last = order.index(self.built[-1])
+        fresh = order[last + 1 : last + 1 + BUILD_STEP]
+        self._insert(fresh, len(self.built))
+        self._at_end = self.built[-1] == order[-1]
+        self._show(set(fresh))
+        self._trim(keep_top=False)
+
+    def _trim(self, keep_top: bool | None = None) -> None:
+        """Let go of widgets past MAX_BUILT, from the end farther from the viewport,
+        only those well out of sight (so the user never nears an end let go)."""
+        excess = len(self.built) - MAX_BUILT
+        if excess <= 0:
+            return
+        bar = self.verticalScrollBar()
+        if keep_top is None:
+            keep_top = bar.value() < bar.maximum() / 2
+        reach = 2 * EDGE_VIEWPORTS * self.viewport().height()
+        if keep_top:
+            beyond = bar.value() + self.viewport().height() + reach
+            gone = [t for t in self.built[-excess:] if self.widgets[t].y() > beyond]
+            for turn_id in gone:
+                self._drop(turn_id)
+            if gone:
+                self.built = self.built[: len(self.built) - len(gone)]
+                self._at_end = False
+                self._follow = False
+            return
+        anchor = self._anchor()
+        above = bar.value() - reach
+        gone = []
+        for turn_id in self.built[:excess]:
+            widget = self.widgets[turn_id]
+            if widget.y() + widget.height() >= above:
+                break
+            gone.append(turn_id)
+        for turn_id in gone:
+            self._drop(turn_id)
+        self.built = self.built[len(gone) :]
+        self._show_note()
+        self._settle(anchor)
+
+    # -- keeping what the user sees in place -----------------------------------------
+
+    def _anchor(self) -> Anchor | None:
+        """The first turn in sight and its y in the viewport (None while following:
+        the bottom is what stays in place then)."""
+        if self._follow:
+            return None
+        self._lay_out()
+        top = self.verticalScrollBar().value()
+        for turn_id in self.built:
+            widget = self.widgets[turn_id]
+            if widget.y() + widget.height() > top:
+                return widget, widget.y() - top
+        return None
+
+    def _settle(self, anchor: Anchor | None) -> None:
+        """Lay out now and scroll so the anchor is where it was: nothing jumps."""
+        self._lay_out()
+        if anchor is not None:
+            self._kept = anchor
+            self._restore(anchor)
+
+    def _restore(self, anchor: Anchor) -> None:
+        widget, y = anchor
+        if self.widgets.get(widget.turn_id) is not widget:
+            self._kept = None  # let go meanwhile
+            return
+        self._restoring = True
+        try:
+            self.verticalScrollBar().setValue(widget.y() - y)
+        finally:
+            self._restoring = False
+
+    def _lay_out(self) -> None:
+        # The page's layout and the scroll bar's range follow posted layout requests:
+        # handled here, now, so positions read next are the ones painted next.
+        QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
