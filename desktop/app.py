@@ -58,7 +58,7 @@ def main(data_dir: str | None = None, argv: list[str] | None = None) -> int:
     setup_process_logging(data.logs / "window.log")
     forward_core_logs()
     settings, settings_error = _settings(data)
-    apply_theme(app, settings.theme)
+    apply_theme(app, settings.theme, settings.text_scale)
     # A backend started by `durachat serve` already owns this data dir: use it.
     supervise = not DataDirLock(data).is_held_elsewhere()
     window = MainWindow(

@@ -1,4 +1,5 @@
-"""The main window: conversation list, transcript, composer, tool side panel, status bar.
+"""The main window: conversation list, header, transcript (or the welcome view),
+composer, tool side panel, status bar.
 
 Layout and wiring only. The backend's start, health and stop belong to the
 ``BackendLink``; the conversations, sending and following replies to the
@@ -13,13 +14,13 @@ from pathlib import Path
 from typing import Literal
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QCloseEvent, QIcon
 from PySide6.QtWidgets import (
-    QDockWidget,
     QHBoxLayout,
     QMainWindow,
     QPushButton,
     QSplitter,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -31,14 +32,26 @@ from backend.local.settings import Settings
 from backend.supervisor.supervisor import SupervisorOptions
 from desktop.backend_link import STARTING, BackendLink
 from desktop.chat.composer import Composer
-from desktop.chat.tool_panel import ToolPanel
+from desktop.chat.conversation_header import ConversationHeader
+from desktop.chat.tool_panel import ToolDock, ToolPanel
 from desktop.chat.transcript_view import TranscriptView
+from desktop.chat.welcome_view import WelcomeView
 from desktop.conversations.conversation_list import ConversationList
 from desktop.conversations.transfer import export_to, import_from
+from desktop.notifications.notifier import Notifier
+from desktop.notifications.reply_watch import ReplyWatch
 from desktop.session import ChatSession
 from desktop.settings.settings_dialog import SettingsDialog
 from desktop.status_bar import StatusBarParts
-from desktop.window_actions import ask_export, build_menus, load_settings
+from desktop.window_actions import (
+    ask_export,
+    build_menus,
+    choose_model,
+    load_settings,
+    offered_models,
+    open_settings,
+)
+from resources import icon_path
 
 __all__ = ["STARTING", "MainWindow"]
 
@@ -68,10 +81,14 @@ class MainWindow(QMainWindow):
         self.store = self.session.store
         self.outbox = self.session.outbox
         self.phase: Phase = "idle"
+        # By provider, the models in use at some time this run: offered again.
+        self.used_models: dict[str, list[str]] = {}
         self.setWindowTitle("DuraChat")
         self.resize(1200, 780)
         self._build()
-        build_menus(self)
+        self.notifier = Notifier(QIcon(str(icon_path())), self)
+        self.reply_watch = ReplyWatch(self.session, self.notifier, self.isActiveWindow, self)
+        self.key_actions = build_menus(self)
         self._build_status_bar()
         self._wire()
         self._set_enabled(False)
@@ -90,21 +107,38 @@ class MainWindow(QMainWindow):
         left = self.conversation_list = ConversationList()
         self.new_button = left.new_button
         self.conversations = left.items
+        left.items.setAccessibleName("Conversations")
         center = QWidget()
         center_layout = QVBoxLayout(center)
-        center_layout.setContentsMargins(4, 4, 4, 4)
+        center_layout.setContentsMargins(0, 0, 0, 0)
+        center_layout.setSpacing(0)
+        self.header = ConversationHeader()
         self.transcript = TranscriptView(self.model)
+        self.transcript.setAccessibleName("Transcript")
+        self.welcome = WelcomeView()
+        # The welcome view stands in for the transcript while no conversation is open.
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.welcome)
+        self.pages.addWidget(self.transcript)
         self.composer = Composer()
         self.send_button = QPushButton("Send")
+        self.send_button.setProperty("variant", "primary")  # the style sheet's accent
+        self.send_button.setAccessibleName("Send")
+        self.send_button.setToolTip("Send the message (Enter)")
         self.stop_button = QPushButton("Stop")
+        self.stop_button.setAccessibleName("Stop")
         self.stop_button.setToolTip("Stop the reply (Esc)")
         buttons = QVBoxLayout()
         buttons.addWidget(self.send_button)
         buttons.addWidget(self.stop_button)
+        buttons.addStretch(1)
+        buttons.setSpacing(6)
         composer_row = QHBoxLayout()
+        composer_row.setContentsMargins(12, 8, 12, 12)
         composer_row.addWidget(self.composer, 1)
         composer_row.addLayout(buttons)
-        center_layout.addWidget(self.transcript, 1)
+        center_layout.addWidget(self.header)
+        center_layout.addWidget(self.pages, 1)
         center_layout.addLayout(composer_row)
 
         splitter = QSplitter()
@@ -115,10 +149,9 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(splitter)
 
         self.tool_panel = ToolPanel(self.model)
-        self.tool_dock = QDockWidget("Tool calls", self)
-        self.tool_dock.setObjectName("toolDock")
-        self.tool_dock.setWidget(self.tool_panel)
+        self.tool_dock = ToolDock(self.tool_panel, self)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.tool_dock)
+        self.tool_dock.hide()  # until there is a tool call to show
 
     def _build_status_bar(self) -> None:
         self.status_bar = StatusBarParts(self.statusBar(), STARTING)
@@ -143,6 +176,14 @@ class MainWindow(QMainWindow):
         self.transcript.tool_clicked.connect(self.select_tool_call)
         self.transcript.retry_requested.connect(self.send_message)
         self.retry_button.clicked.connect(self.start)
+        self.welcome.prompt_chosen.connect(self.send_message)
+        self.welcome.settings_requested.connect(lambda: open_settings(self))
+        header = self.header
+        header.rename_requested.connect(self._rename_open)
+        header.model_chosen.connect(lambda name: choose_model(self, name))
+        header.tool_panel_toggled.connect(self.tool_dock.set_shown)
+        self.tool_dock.visibilityChanged.connect(header.set_tool_panel_visible)
+        self.reply_watch.open_requested.connect(self._open_from_notification)
         for signal in (self.model.turns_changed, self.model.reset):
             signal.connect(lambda *_: self.status_bar.show_usage(self.model))
             signal.connect(self._show_stoppable)
@@ -153,6 +194,7 @@ class MainWindow(QMainWindow):
         link.ready.connect(self._on_backend_up)
         session.status_changed.connect(self.status_label.setText)
         session.conversations_changed.connect(listing.show_conversations)
+        session.conversations_changed.connect(lambda _list: self._show_title())
         session.conversation_opened.connect(self._on_opened)
         session.message_returned.connect(self._give_back)
         session.backend_ready.connect(self.ready)
@@ -164,8 +206,9 @@ class MainWindow(QMainWindow):
 
     def _show_stoppable(self, *_: object) -> None:
         """Stop is offered only while a reply is being generated."""
-        running = self.model.running_turn_id is not None
-        self.stop_button.setEnabled(self.composer.isEnabled() and running)
+        running = self.composer.isEnabled() and self.model.running_turn_id is not None
+        self.stop_button.setEnabled(running)
+        self.key_actions["stop"].setEnabled(running)
 
     # -- the backend ------------------------------------------------------------------
 
@@ -173,6 +216,8 @@ class MainWindow(QMainWindow):
         """Show the stored conversations at once, and start the backend behind them."""
         self.phase = "running"
         self.retry_button.hide()
+        self.show_settings(load_settings(self))
+        self.notifier.start()
         self.session.start()
         self.link.start()
 
@@ -185,6 +230,8 @@ class MainWindow(QMainWindow):
             return  # up just as the window stops: the link closes it again
         self.show_settings(load_settings(self))
         self._set_enabled(True)
+        if not self.conversation_list.search.text():  # the user is not searching
+            self.composer.setFocus()  # enabled only now: ready to write
         self.session.attach(client)
 
     def _show_health(self, parts: dict[str, bool]) -> None:
@@ -194,6 +241,12 @@ class MainWindow(QMainWindow):
     def show_settings(self, settings: Settings) -> None:
         """The model in use, and the Web UI link when enabled and running."""
         self.model_label.setText(settings.describe())
+        self.welcome.set_provider(settings.provider, settings.model_name)
+        used = self.used_models.setdefault(settings.provider, [])
+        if settings.model_name not in used:
+            used.append(settings.model_name)
+        self.header.set_models(offered_models(settings, used), settings.model_name)
+        self.transcript.set_assistant_name(settings.model_name)
         client = self.link.client
         self.tool_panel.set_web_ui(client.web_ui_url if client is not None else None)
 
@@ -224,6 +277,7 @@ class MainWindow(QMainWindow):
         self.phase = "stopping"
         self._close_dialogs()
         try:
+            await self.reply_watch.close()
             await self.session.shutdown()
             await self.link.stop()
         finally:
@@ -248,8 +302,26 @@ class MainWindow(QMainWindow):
 
     def _on_opened(self, conversation_id: str | None) -> None:
         self.conversation_list.select(conversation_id)
+        self.pages.setCurrentWidget(self.welcome if conversation_id is None else self.transcript)
+        self._show_title()
         if conversation_id is None:
             self.composer.setFocus()
+
+    def _show_title(self) -> None:
+        cid = self.conversation_id
+        if cid is not None and not self.header.is_renaming():
+            # A conversation just started has no title until the backend names it.
+            self.header.set_title(self.session.title_of(cid) or "New conversation")
+        elif cid is None:
+            self.header.set_title(None)
+
+    def _rename_open(self, title: str) -> None:
+        if self.conversation_id is not None:
+            self.session.rename(self.conversation_id, title)
+
+    def _open_from_notification(self, conversation_id: str) -> None:
+        self.bring_to_front()
+        self.open_conversation(conversation_id)
 
     def export_conversation(self, conversation_id: str, path: Path, fmt: ExportFormat) -> None:
         self.status_label.setText(export_to(self.store, conversation_id, path, fmt))
@@ -273,5 +345,5 @@ class MainWindow(QMainWindow):
         self.session.stop_turn()
 
     def select_tool_call(self, call_id: str) -> None:
-        self.tool_dock.show()
+        self.tool_dock.set_shown(True)
         self.tool_panel.select(call_id)

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.conversations.fonts import sized
+from desktop.style.fonts import set_sized_font
 from desktop.style.icons import icon
 from desktop.style.scheme import tokens_for
 from desktop.style.tokens import RADII, SPACING, TYPE
@@ -54,7 +54,7 @@ class TitleButton(QAbstractButton):
         self.setAttribute(Qt.WidgetAttribute.WA_Hover)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-        self.setFont(sized(self.font(), TYPE.title, TYPE.weight_bold))
+        set_sized_font(self, TYPE.title, TYPE.weight_bold)
         self.placeholder = False  # "New conversation": nothing to rename yet
 
     _keyboard_focus = False
@@ -113,7 +113,7 @@ class HeaderButton(QToolButton):
         self.setAutoRaise(True)
         self.setAttribute(Qt.WidgetAttribute.WA_Hover)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.setFont(sized(self.font(), TYPE.small, TYPE.weight_medium))
+        set_sized_font(self, TYPE.small, TYPE.weight_medium)
 
     def _scheme_source(self) -> QWidget:
         # The style sheet gives tool buttons a transparent background, which reads as

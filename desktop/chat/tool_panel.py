@@ -9,6 +9,7 @@ from datetime import datetime
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
+    QDockWidget,
     QLabel,
     QListWidget,
     QListWidgetItem,
@@ -64,7 +65,9 @@ class ToolPanel(QWidget):
         self.model = model
         self.web_ui: WebUiLink | None = None
         self.calls = QListWidget()
+        self.calls.setAccessibleName("Tool calls")
         self.details = QPlainTextEdit()
+        self.details.setAccessibleName("Tool call details")
         self.details.setReadOnly(True)
         self.details.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         split = QSplitter(Qt.Orientation.Vertical)
@@ -131,3 +134,33 @@ class ToolPanel(QWidget):
         call_id = self.selected_call_id()
         call = self.model.tool_call(call_id) if call_id else None
         self.details.setPlainText(describe(call) if call else "")
+
+
+class ToolDock(QDockWidget):
+    """The tool panel's dock: hidden until there is a tool call to show, shown by
+    itself on the first one, after that the user's to show or hide (Ctrl+T, the
+    header's button)."""
+
+    def __init__(self, panel: ToolPanel, parent: QWidget | None = None) -> None:
+        super().__init__("Tool calls", parent)
+        self.setObjectName("toolDock")
+        self.setAccessibleName("Tool calls")
+        self.setWidget(panel)
+        self.panel = panel
+        self.chosen = False  # the user showed or hid it: it no longer shows by itself
+        self.toggleViewAction().triggered.connect(self._chosen)
+        panel.model.tool_calls_changed.connect(self._reveal)
+        self.hide()
+
+    def _chosen(self) -> None:
+        self.chosen = True
+
+    def set_shown(self, visible: bool) -> None:
+        """As the user asks (the header's button)."""
+        self.chosen = True
+        self.setVisible(visible)
+
+    def _reveal(self) -> None:
+        if not self.chosen and self.panel.model.all_tool_calls():
+            self.chosen = True  # once
+            self.show()

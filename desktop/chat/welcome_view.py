@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.conversations.fonts import sized
+from desktop.style.fonts import set_sized_font, sized
 from desktop.style.icons import icon
 from desktop.style.scheme import tokens_for
 from desktop.style.tokens import RADII, SPACING, TYPE
@@ -166,12 +166,12 @@ class WelcomeView(QWidget):
         self.app_icon.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         self.app_icon.setAccessibleName("DuraChat")
         self.heading = QLabel("Welcome to DuraChat")
-        self.heading.setFont(sized(self.font(), TYPE.display, TYPE.weight_bold))
+        set_sized_font(self.heading, TYPE.display, TYPE.weight_bold)
         self.heading.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         self.description = QLabel(DESCRIPTION)
         self.description.setWordWrap(True)
         self.description.setAlignment(Qt.AlignmentFlag.AlignHCenter)
-        self.description.setFont(sized(self.font(), TYPE.body))
+        set_sized_font(self.description, TYPE.body)
         body.addWidget(self.app_icon)
         body.addSpacing(SPACING.lg)
         body.addWidget(self.heading)
@@ -180,7 +180,7 @@ class WelcomeView(QWidget):
         body.addSpacing(SPACING.xxl)
 
         self.try_label = QLabel("Try one of these")
-        self.try_label.setFont(sized(self.font(), TYPE.caption, TYPE.weight_bold))
+        set_sized_font(self.try_label, TYPE.caption, TYPE.weight_bold)
         body.addWidget(self.try_label)
         body.addSpacing(SPACING.sm)
         grid = QGridLayout()
@@ -204,7 +204,7 @@ class WelcomeView(QWidget):
             "server for real answers."
         )
         self.demo_text.setWordWrap(True)
-        self.demo_text.setFont(sized(self.font(), TYPE.small))
+        set_sized_font(self.demo_text, TYPE.small)
         self.connect_button = QPushButton("Connect a provider")
         self.connect_button.setProperty("variant", "primary")  # the style sheet's accent
         self.connect_button.setAccessibleName("Connect a provider")
@@ -217,7 +217,7 @@ class WelcomeView(QWidget):
 
         self.model_line = QLabel()
         self.model_line.setAlignment(Qt.AlignmentFlag.AlignHCenter)
-        self.model_line.setFont(sized(self.font(), TYPE.caption))
+        set_sized_font(self.model_line, TYPE.caption)
         body.addWidget(self.model_line)
 
         centered = QHBoxLayout()

@@ -15,8 +15,8 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QRect, QR
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
-from desktop.conversations.fonts import sized
 from desktop.conversations.list_rows import Role, RowState
+from desktop.style.fonts import sized
 from desktop.style.scheme import tokens_for
 from desktop.style.tokens import RADII, SPACING, TYPE, Palette
 

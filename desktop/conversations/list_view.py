@@ -7,8 +7,8 @@ from PySide6.QtCore import QEvent, QPoint, Qt
 from PySide6.QtGui import QColor, QCursor, QKeyEvent, QMouseEvent, QPainter, QPaintEvent
 from PySide6.QtWidgets import QAbstractItemView, QFrame, QListWidget, QListWidgetItem, QWidget
 
-from desktop.conversations.fonts import sized
 from desktop.conversations.list_delegate import ConversationDelegate
+from desktop.style.fonts import sized
 from desktop.style.scheme import tokens_for
 from desktop.style.tokens import SPACING, TYPE
 

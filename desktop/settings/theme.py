@@ -17,6 +17,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
+from desktop.style.fonts import rescale_fonts, set_text_scale
 from desktop.style.stylesheet import stylesheet
 from desktop.style.tokens import PALETTES, Scheme
 
@@ -29,14 +30,24 @@ _SCHEMES = {"light": Qt.ColorScheme.Light, "dark": Qt.ColorScheme.Dark}
 class _Followed:
     theme: Theme = "system"
     watching: bool = False
+    text_scale: int = 100
+    # The platform's font size, before any text scale: scales multiply this, never
+    # the last scaled size, so Ctrl+plus then Ctrl+minus comes back exactly.
+    base_points: float | None = None
 
 
 _followed = _Followed()
 
 
-def apply_theme(app: QApplication, theme: Theme) -> None:
+def apply_theme(app: QApplication, theme: Theme, text_scale: int | None = None) -> None:
+    """``text_scale``: the text size in percent of the platform's; None keeps the one
+    set last (a theme change alone does not reset it)."""
     hints = app.styleHints()
     _followed.theme = theme
+    if text_scale is not None:
+        _followed.text_scale = text_scale
+        set_text_scale(text_scale)
+    _scale_font(app, _followed.text_scale)
     requested = _SCHEMES.get(theme)
     if requested is None:
         hints.unsetColorScheme()  # back to following the system
@@ -68,9 +79,25 @@ def _install(app: QApplication, scheme: Scheme) -> None:
     new_palette = palette(scheme)
     if app.palette() != new_palette:
         app.setPalette(new_palette)
-    sheet = stylesheet(scheme)
+    sheet = stylesheet(scheme, _followed.text_scale)
     if app.styleSheet() != sheet:  # setting it re-polishes every widget
         app.setStyleSheet(sheet)
+
+
+def _scale_font(app: QApplication, text_scale: int) -> None:
+    font = app.font()
+    if _followed.base_points is None:
+        _followed.base_points = font.pointSizeF()
+    points = round(_followed.base_points * text_scale / 100, 2)
+    if font.pointSizeF() != points:
+        font.setPointSizeF(points)
+        app.setFont(font)
+        rescale_fonts(app)  # the widgets with a type-scale font of their own
+
+
+def text_scale() -> int:
+    """The text scale in use, in percent."""
+    return _followed.text_scale
 
 
 def palette(theme: Scheme) -> QPalette:

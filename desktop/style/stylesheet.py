@@ -21,14 +21,19 @@ follow their own palette (``CodeBlock``), and the rows of the conversation list.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from desktop.style.icons import icon_url
 from desktop.style.tokens import PALETTES, RADII, SPACING, TYPE, Palette, Scheme
 
 
-def stylesheet(scheme: Scheme) -> str:
+def stylesheet(scheme: Scheme, text_scale: int = 100) -> str:
+    """``text_scale``: the user's text size in percent (Ctrl+plus / Ctrl+minus); every
+    point size here follows it, as the application font does."""
     c = PALETTES[scheme]
+    pt = _points(text_scale)
     return "\n".join(
-        part(c)
+        part(c, pt)
         for part in (
             _buttons,
             _inputs,
@@ -54,11 +59,14 @@ def mix(a: str, b: str, share_of_b: float) -> str:
     return "#" + "".join(f"{value:02x}" for value in channels)
 
 
-def _pt(size: float) -> str:
-    return f"{size:g}pt"
+PointSize = Callable[[float], str]  # a size of the type scale -> "10.5pt" at the text scale
 
 
-def _buttons(c: Palette) -> str:
+def _points(text_scale: int) -> PointSize:
+    return lambda size: f"{round(size * text_scale / 100, 2):g}pt"
+
+
+def _buttons(c: Palette, pt: PointSize) -> str:
     return f"""
 QPushButton {{
     background: {c.raised}; color: {c.text};
@@ -94,7 +102,7 @@ QToolButton:disabled {{ color: {c.text_muted}; }}
 """
 
 
-def _inputs(c: Palette) -> str:
+def _inputs(c: Palette, pt: PointSize) -> str:
     return f"""
 QLineEdit, QPlainTextEdit, QSpinBox, QDoubleSpinBox {{
     background: {c.surface}; color: {c.text};
@@ -108,11 +116,11 @@ QLineEdit:focus, QPlainTextEdit:focus, QSpinBox:focus, QDoubleSpinBox:focus {{
 QLineEdit:disabled, QPlainTextEdit:disabled, QSpinBox:disabled, QDoubleSpinBox:disabled {{
     color: {c.text_muted}; background: {c.window};
 }}
-QPlainTextEdit#composer {{ font-size: {_pt(TYPE.body)}; }}
+QPlainTextEdit#composer {{ font-size: {pt(TYPE.body)}; }}
 """
 
 
-def _choices(c: Palette) -> str:
+def _choices(c: Palette, pt: PointSize) -> str:
     chevron = icon_url("chevron-down", c.text_muted)
     check = icon_url("check", c.accent_text)
     return f"""
@@ -157,7 +165,7 @@ QRadioButton::indicator:checked {{
 """
 
 
-def _scroll_bars(c: Palette) -> str:
+def _scroll_bars(c: Palette, pt: PointSize) -> str:
     return f"""
 QScrollBar:vertical {{ background: transparent; width: 12px; margin: 0; border: none; }}
 QScrollBar:horizontal {{ background: transparent; height: 12px; margin: 0; border: none; }}
@@ -175,7 +183,7 @@ QScrollBar::add-page, QScrollBar::sub-page {{ background: none; }}
 """
 
 
-def _item_views(c: Palette) -> str:
+def _item_views(c: Palette, pt: PointSize) -> str:
     return f"""
 QAbstractItemView {{
     selection-background-color: {c.accent_soft}; selection-color: {c.text};
@@ -188,7 +196,7 @@ QHeaderView::section {{
 """
 
 
-def _menus(c: Palette) -> str:
+def _menus(c: Palette, pt: PointSize) -> str:
     return f"""
 QMenuBar {{ background: {c.window}; color: {c.text}; }}
 QMenuBar::item {{ background: transparent; padding: 4px 10px; border-radius: {RADII.sm}px; }}
@@ -208,7 +216,7 @@ QToolTip {{
 """
 
 
-def _chrome(c: Palette) -> str:
+def _chrome(c: Palette, pt: PointSize) -> str:
     return f"""
 QStatusBar {{ background: {c.window}; color: {c.text_muted}; border-top: 1px solid {c.border}; }}
 QStatusBar::item {{ border: none; }}
@@ -247,35 +255,35 @@ QWidget#conversationList {{ background: {c.sidebar}; }}
 """
 
 
-def _transcript(c: Palette) -> str:
+def _transcript(c: Palette, pt: PointSize) -> str:
     return f"""
 QScrollArea#transcript {{ background: {c.surface}; border: none; }}
 QWidget#transcriptPage {{ background: {c.surface}; }}
-QWidget#contextMarker QLabel {{ color: {c.text_muted}; font-size: {_pt(TYPE.caption)}; }}
+QWidget#contextMarker QLabel {{ color: {c.text_muted}; font-size: {pt(TYPE.caption)}; }}
 QFrame#contextRule {{ background: {c.border}; border: none; }}
 """
 
 
-def _turn(c: Palette) -> str:
+def _turn(c: Palette, pt: PointSize) -> str:
     return f"""
 QFrame#userBubble {{ background: {c.user_bubble}; border-radius: {RADII.lg}px; }}
 QLabel#userMessage, QTextBrowser#prose {{
-    font-size: {_pt(TYPE.body)};
+    font-size: {pt(TYPE.body)};
     selection-background-color: {c.selection}; selection-color: {c.text};
 }}
 QLabel#userMessage {{ color: {c.user_text}; }}
 QTextBrowser#prose {{ color: {c.text}; }}
 QLabel#roleMark {{
-    color: {c.text_muted}; font-size: {_pt(TYPE.small)}; font-weight: {TYPE.weight_bold};
+    color: {c.text_muted}; font-size: {pt(TYPE.small)}; font-weight: {TYPE.weight_bold};
 }}
 QToolButton#reasoningToggle {{
-    color: {c.text_muted}; font-size: {_pt(TYPE.small)}; padding: 3px 8px 3px 4px;
+    color: {c.text_muted}; font-size: {pt(TYPE.small)}; padding: 3px 8px 3px 4px;
 }}
 QToolButton#reasoningToggle:hover {{ color: {c.text}; }}
 QToolButton#reasoningToggle:focus {{ padding: 2px 7px 2px 3px; }}
 QFrame#reasoningBox {{ border: none; border-left: 2px solid {c.border}; }}
 QTextBrowser#reasoning {{
-    color: {c.text_muted}; font-size: {_pt(TYPE.small)};
+    color: {c.text_muted}; font-size: {pt(TYPE.small)};
     selection-background-color: {c.selection}; selection-color: {c.text};
 }}
 QFrame#turnError {{
@@ -283,13 +291,13 @@ QFrame#turnError {{
     border-radius: {RADII.md}px;
 }}
 QFrame#turnError QLabel {{ color: {c.text}; }}
-QLabel#turnStatus {{ color: {c.text_muted}; font-size: {_pt(TYPE.caption)}; }}
+QLabel#turnStatus {{ color: {c.text_muted}; font-size: {pt(TYPE.caption)}; }}
 QToolButton#messageAction {{ color: {c.text_muted}; padding: 4px; }}
 QToolButton#messageAction:focus {{ padding: 3px; }}
 """
 
 
-def _tool_cards(c: Palette) -> str:
+def _tool_cards(c: Palette, pt: PointSize) -> str:
     return f"""
 QPushButton#toolCard {{
     background: {c.raised}; border: 1px solid {c.border}; border-radius: {RADII.md}px;
@@ -297,23 +305,23 @@ QPushButton#toolCard {{
 }}
 QPushButton#toolCard:hover {{ background: {c.hover}; }}
 QPushButton#toolCard:focus {{ border: 2px solid {c.focus}; padding: 0; }}
-QPushButton#toolCard QLabel {{ font-size: {_pt(TYPE.small)}; }}
+QPushButton#toolCard QLabel {{ font-size: {pt(TYPE.small)}; }}
 QLabel#toolName {{ color: {c.text}; font-weight: {TYPE.weight_bold}; }}
 QLabel#toolArgs {{ color: {c.text_muted}; font-family: monospace; }}
 QLabel#toolState {{ color: {c.text_muted}; }}
 QLabel#toolState[state="done"] {{ color: {c.success}; }}
 QLabel#toolState[state="error"] {{ color: {c.danger}; }}
-QLabel#toolDuration {{ color: {c.text_muted}; font-size: {_pt(TYPE.caption)}; }}
+QLabel#toolDuration {{ color: {c.text_muted}; font-size: {pt(TYPE.caption)}; }}
 """
 
 
-def _code_blocks(c: Palette) -> str:
+def _code_blocks(c: Palette, pt: PointSize) -> str:
     return f"""
 QLabel#codeLanguage {{
-    color: {c.text_muted}; font-size: {_pt(TYPE.caption)};
+    color: {c.text_muted}; font-size: {pt(TYPE.caption)};
 }}
 QToolButton#codeAction {{
-    color: {c.text_muted}; font-size: {_pt(TYPE.caption)}; padding: 2px {SPACING.xs + 2}px;
+    color: {c.text_muted}; font-size: {pt(TYPE.caption)}; padding: 2px {SPACING.xs + 2}px;
 }}
 QToolButton#codeAction:hover {{ color: {c.text}; background: {c.hover}; }}
 QToolButton#codeAction:checked {{ color: {c.text}; background: {c.accent_soft}; }}
