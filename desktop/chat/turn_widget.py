@@ -203,6 +203,17 @@ class TurnWidget(QFrame):
     def set_assistant_name(self, name: str) -> None:
         self.role_mark.set_name(name)
 
+    def _name_for_screen_readers(self, turn: TurnItem) -> None:
+        """Who said what, as a screen reader announces each message. A streaming reply
+        is named once it is finished, not at every frame."""
+        said = f"You: {_clip(turn.user_text)}"
+        if self.user.accessibleName() != said:
+            self.user.setAccessibleName(said)
+        who = self.role_mark.label.text()
+        replied = f"{who}: {_clip(turn.reply)}" if turn.finished else f"{who} is replying"
+        if self.reply.accessibleName() != replied:
+            self.reply.setAccessibleName(replied)
+
     def _retry(self) -> None:
         # One resend per click: the new attempt arrives as a turn of its own.
         self.retry_button.setEnabled(False)
@@ -246,6 +257,7 @@ class TurnWidget(QFrame):
 
         self.reply.set_markdown(turn.reply)
         set_shown(self.reply, bool(turn.reply))
+        self._name_for_screen_readers(turn)
 
         failed = turn.status == "failed"
         if failed:
@@ -296,3 +308,9 @@ class TurnWidget(QFrame):
     def _show_footer(self) -> None:
         shown = (self.status, self.reply_copy, self.reply_retry)
         set_shown(self.footer, any(not part.isHidden() for part in shown))
+
+
+def _clip(text: str, limit: int = 300) -> str:
+    """The start of a message, on one line: enough for a screen reader's summary."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

@@ -402,7 +402,7 @@ _ICON_USE = re.compile(
 )
 
 
-def test_every_icon_the_app_names_is_shipped_and_renders_in_its_colour() -> None:
+def test_every_icon_the_app_names_is_shipped_and_renders_in_its_colour(qapp: QApplication) -> None:
     used = {name for path in DESKTOP.rglob("*.py") for name in _ICON_USE.findall(path.read_text())}
     assert {"copy", "check", "rotate-ccw", "wrench", "brain", "text-wrap"} <= used
     assert used <= icons.NAMES, f"not shipped: {used - icons.NAMES}"
@@ -421,7 +421,7 @@ def test_every_icon_the_app_names_is_shipped_and_renders_in_its_colour() -> None
         icons.svg_path("no-such-icon")
 
 
-def test_icons_are_drawn_at_the_screens_pixel_ratio() -> None:
+def test_icons_are_drawn_at_the_screens_pixel_ratio(qapp: QApplication) -> None:
     pixmap = icons.icon("copy").pixmap(QSize(16, 16), 2.0)
     assert pixmap.size() == QSize(32, 32) and pixmap.devicePixelRatio() == 2.0
 
@@ -476,3 +476,27 @@ def test_focus_shows_a_ring_in_the_focus_colour(
     qtbot.waitUntil(button.hasFocus, timeout=1000)
     focused = pixel(button, QPoint(button.width() // 2, 0))
     assert unfocused != focused == QColor(colors.focus).name()
+
+
+def test_screen_readers_hear_who_said_what(
+    qtbot: QtBot, theme: Callable[[Scheme], Palette]
+) -> None:
+    """Qt's accessibility tree names each message by its author and its start."""
+    from PySide6.QtGui import QAccessible
+
+    theme("light")
+    view = transcript(qtbot, done_turn("t1", "What is   12*7?", "It is **84**."))
+    turn = view.widgets["t1"]
+
+    def name(widget: QWidget) -> str:
+        interface = QAccessible.queryAccessibleInterface(widget)
+        assert interface is not None
+        return interface.text(QAccessible.Text.Name)
+
+    assert name(turn.user) == "You: What is 12*7?"
+    assert name(turn.reply) == "Assistant: It is **84**."
+    live = TurnItem("t2", "And 2+2?", status="running", reply="It is")
+    add(view, live)
+    assert name(view.widgets["t2"].reply) == "Assistant is replying"
+    add(view, done_turn("t2", "And 2+2?", "It is 4."))
+    assert name(view.widgets["t2"].reply) == "Assistant: It is 4."
