@@ -2,89 +2,97 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from datetime import datetime
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
     QListWidget,
     QListWidgetItem,
-    QPlainTextEdit,
     QSplitter,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from desktop.chat.tool_card import duration_text
+from desktop.chat.tool_panel_details import ToolCallDetails, describe, pretty
+from desktop.chat.tool_panel_rows import (
+    CALL_ID_ROLE,
+    DURATION_ROLE,
+    NAME_ROLE,
+    STATUS_ROLE,
+    ToolCallRowDelegate,
+    row_text,
+)
 from desktop.chat.transcript_model import ToolCallItem, TranscriptModel
 
-
-def pretty(text: str | None) -> str:
-    if text is None:
-        return ""
-    try:
-        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
-    except (ValueError, TypeError):
-        return text
-
-
-def _when(ts: float | None) -> str:
-    return datetime.fromtimestamp(ts).strftime("%H:%M:%S.%f")[:-3] if ts else "—"
-
-
-def describe(call: ToolCallItem) -> str:
-    lines = [
-        f"{call.name}  [{call.status}]",
-        f"call id:  {call.call_id}",
-        f"started:  {_when(call.started_at)}",
-        f"ended:    {_when(call.ended_at)}",
-        "duration: " + (f"{call.duration_ms:.0f} ms" if call.duration_ms is not None else "—"),
-        f"attempts: {call.attempts}",
-        "",
-        "Arguments:",
-        pretty(call.arguments),
-        "",
-        "Result:",
-        pretty(call.output) if call.output is not None else "—",
-    ]
-    if call.error:
-        lines += ["", "Error:", call.error]
-    return "\n".join(lines)
-
+__all__ = ["ToolDock", "ToolPanel", "WebUiLink", "describe", "pretty"]
 
 # A conversation id -> its page in Temporal's Web UI, or None (the client knows how).
 WebUiLink = Callable[[str], str | None]
 
 
+def _fill(item: QListWidgetItem, call: ToolCallItem) -> None:
+    duration = duration_text(call.duration_ms) if call.duration_ms is not None else ""
+    for role, value in (
+        (Qt.ItemDataRole.DisplayRole, row_text(call)),
+        (CALL_ID_ROLE, call.call_id),
+        (NAME_ROLE, call.name),
+        (STATUS_ROLE, call.status),
+        (DURATION_ROLE, duration),
+    ):
+        if item.data(role) != value:  # an unchanged row is not repainted
+            item.setData(role, value)
+
+
 class ToolPanel(QWidget):
+    """The list of the conversation's tool calls over the selected one's details, or
+    "No tool calls yet"; under them the link to the conversation in Temporal's Web UI."""
+
     def __init__(self, model: TranscriptModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setObjectName("toolPanel")
+        # Without this a plain QWidget ignores its style sheet background.
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.model = model
         self.web_ui: WebUiLink | None = None
         self.calls = QListWidget()
+        self.calls.setObjectName("toolCallList")
         self.calls.setAccessibleName("Tool calls")
-        self.details = QPlainTextEdit()
-        self.details.setAccessibleName("Tool call details")
-        self.details.setReadOnly(True)
-        self.details.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.calls.setItemDelegate(ToolCallRowDelegate(self.calls))
+        self.calls.setMouseTracking(True)  # hovered rows
+        self.calls.setUniformItemSizes(True)
+        self.calls.setVerticalScrollMode(QListWidget.ScrollMode.ScrollPerPixel)
+        self.details = ToolCallDetails()
         split = QSplitter(Qt.Orientation.Vertical)
+        split.setChildrenCollapsible(False)
         split.addWidget(self.calls)
         split.addWidget(self.details)
+        split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 3)
+        self.empty = QLabel("No tool calls yet")
+        self.empty.setObjectName("toolPanelEmpty")
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setWordWrap(True)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.empty)
+        self.pages.addWidget(split)
         self.web_ui_link = QLabel()
+        self.web_ui_link.setObjectName("webUiLink")
         self.web_ui_link.setOpenExternalLinks(True)
         self.web_ui_link.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
         self.web_ui_link.hide()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(split, 1)
+        layout.setSpacing(0)
+        layout.addWidget(self.pages, 1)
         layout.addWidget(self.web_ui_link)
         model.reset.connect(self._show_link)
         self.calls.currentItemChanged.connect(lambda *_: self.show_selected())
         model.tool_calls_changed.connect(self.refresh)
+        self.refresh()
 
     def set_web_ui(self, web_ui: WebUiLink | None) -> None:
         """How to link a conversation to Temporal's Web UI (the client's
@@ -105,16 +113,26 @@ class ToolPanel(QWidget):
             self.web_ui_link.hide()
 
     def refresh(self) -> None:
+        calls = self.model.all_tool_calls()
         selected = self.selected_call_id()
         self.calls.blockSignals(True)
-        self.calls.clear()
-        for call in self.model.all_tool_calls():
-            item = QListWidgetItem(f"{call.name} — {call.status}")
-            item.setData(Qt.ItemDataRole.UserRole, call.call_id)
-            self.calls.addItem(item)
-            if call.call_id == selected:
-                self.calls.setCurrentItem(item)
+        # Rows are updated in place: refreshes come every frame while tools run, and
+        # rebuilding would flicker and lose the hover and scroll position.
+        for row, call in enumerate(calls):
+            item = self.calls.item(row)
+            if item is None:
+                item = QListWidgetItem()
+                self.calls.addItem(item)
+            _fill(item, call)
+        while self.calls.count() > len(calls):
+            self.calls.takeItem(self.calls.count() - 1)
+        still_there = selected is not None and any(c.call_id == selected for c in calls)
+        if still_there:
+            self.select(selected or "")
+        else:
+            self.calls.setCurrentItem(None)
         self.calls.blockSignals(False)
+        self.pages.setCurrentIndex(1 if calls else 0)
         if self.calls.currentItem() is None and self.calls.count():
             self.calls.setCurrentRow(self.calls.count() - 1)
         else:
@@ -122,18 +140,17 @@ class ToolPanel(QWidget):
 
     def selected_call_id(self) -> str | None:
         item = self.calls.currentItem()
-        return item.data(Qt.ItemDataRole.UserRole) if item else None
+        return item.data(CALL_ID_ROLE) if item else None
 
     def select(self, call_id: str) -> None:
         for row in range(self.calls.count()):
-            if self.calls.item(row).data(Qt.ItemDataRole.UserRole) == call_id:
+            if self.calls.item(row).data(CALL_ID_ROLE) == call_id:
                 self.calls.setCurrentRow(row)
                 return
 
     def show_selected(self) -> None:
         call_id = self.selected_call_id()
-        call = self.model.tool_call(call_id) if call_id else None
-        self.details.setPlainText(describe(call) if call else "")
+        self.details.show_call(self.model.tool_call(call_id) if call_id else None)
 
 
 class ToolDock(QDockWidget):

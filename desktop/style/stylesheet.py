@@ -45,6 +45,7 @@ def stylesheet(scheme: Scheme, text_scale: int = 100) -> str:
             _transcript,
             _turn,
             _tool_cards,
+            _tool_panel,
             _code_blocks,
         )
     )
@@ -312,6 +313,51 @@ QLabel#toolState {{ color: {c.text_muted}; }}
 QLabel#toolState[state="done"] {{ color: {c.success}; }}
 QLabel#toolState[state="error"] {{ color: {c.danger}; }}
 QLabel#toolDuration {{ color: {c.text_muted}; font-size: {pt(TYPE.caption)}; }}
+"""
+
+
+def _tool_panel(c: Palette, pt: PointSize) -> str:
+    done_bg = mix(c.surface, c.success, 0.14)  # as the list rows' chips (tool_panel_rows)
+    return f"""
+QWidget#toolPanel, QWidget#toolDetailsPage {{ background: {c.surface}; }}
+QScrollArea#toolDetails {{ background: {c.surface}; border: none; }}
+QListWidget#toolCallList {{
+    background: {c.surface}; border: none; outline: 0; padding: {SPACING.xs}px 0;
+}}
+QLabel#toolPanelEmpty {{ color: {c.text_muted}; font-size: {pt(TYPE.small)}; }}
+QLabel#toolPanelName {{
+    color: {c.text}; font-size: {pt(TYPE.body)}; font-weight: {TYPE.weight_bold};
+}}
+QLabel#toolChip {{
+    border-radius: {RADII.sm + 2}px; padding: 1px {SPACING.sm}px;
+    font-size: {pt(TYPE.caption)}; font-weight: {TYPE.weight_medium};
+    color: {c.accent}; background: {c.accent_soft};
+}}
+QLabel#toolChip[state="done"] {{ color: {c.success}; background: {done_bg}; }}
+QLabel#toolChip[state="error"] {{ color: {c.danger}; background: {c.danger_soft}; }}
+QLabel#toolMetaKey {{ color: {c.text_muted}; font-size: {pt(TYPE.caption)}; }}
+QLabel#toolMetaValue {{ color: {c.text_muted}; font-size: {pt(TYPE.caption)}; }}
+QLabel#toolSection {{
+    color: {c.text_muted}; font-size: {pt(TYPE.caption)}; font-weight: {TYPE.weight_bold};
+}}
+QPlainTextEdit#toolCode {{
+    background: {c.code_bg}; color: {c.text};
+    border: 1px solid {c.border}; border-radius: {RADII.md}px;
+    padding: {SPACING.xs}px {SPACING.sm}px; font-size: {pt(TYPE.small)};
+}}
+QPlainTextEdit#toolCode:focus {{
+    border: 2px solid {c.focus}; padding: {SPACING.xs - 1}px {SPACING.sm - 1}px;
+}}
+QFrame#toolErrorBox {{
+    background: {c.danger_soft}; border: 1px solid {mix(c.danger, c.danger_soft, 0.55)};
+    border-radius: {RADII.md}px;
+}}
+QLabel#toolErrorText {{ color: {c.text}; font-size: {pt(TYPE.small)}; }}
+QLabel#webUiLink {{
+    color: {c.text_muted}; font-size: {pt(TYPE.caption)};
+    padding: {SPACING.sm}px {SPACING.lg}px; border-top: 1px solid {c.border};
+    background: {c.surface};
+}}
 """
 
 
