@@ -41,11 +41,18 @@ class ReplyWatch(QObject):
         self._generating: set[str] = set()
         self._told: set[str] = set()  # turn ids already notified: never twice
         self._tasks: set[asyncio.Task[None]] = set()
+        session.turn_started.connect(self._on_started)
         session.turn_settled.connect(self._on_settled)
         session.conversations_changed.connect(self._on_listed)
         notifier.activated.connect(self.open_requested)
 
+    def _on_started(self, conversation_id: str, _turn_id: str) -> None:
+        # Watched from its start: a reply left behind by opening another conversation
+        # may end before any list shows it generating.
+        self._generating.add(conversation_id)
+
     def _on_settled(self, conversation_id: str, turn_id: str, status: str) -> None:
+        self._generating.discard(conversation_id)
         if status not in NEWS or self.is_active():
             return
         turn = self.session.model.turns.get(turn_id)
