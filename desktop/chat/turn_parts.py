@@ -246,7 +246,7 @@ class ReasoningSection(QWidget):
         self._show_text(self.toggle.isChecked())
 
     def _show_text(self, expanded: bool) -> None:
-        shown = expanded and bool(self.text.toPlainText())
+        shown = expanded and not self.text.document().isEmpty()
         for part in (self.box, self.text):
             if part.isHidden() == shown:
                 part.setVisible(shown)

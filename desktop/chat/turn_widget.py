@@ -292,10 +292,12 @@ class TurnWidget(QFrame):
     def _show_retry(self) -> None:
         # A failed turn has its own Retry, in the error box.
         offered = self.is_last and self._status in ("done", "stopped")
+        if offered and self.reply_retry.isHidden():
+            # Enabled when it is offered anew, not at every frame: a click disables it
+            # until then, so one click is one resend.
+            self.reply_retry.setEnabled(True)
         set_shown(self.reply_retry, offered)
         self._show_actions()
-        if offered:
-            self.reply_retry.setEnabled(True)
         self.reply_actions.set_pinned(offered)
         self._show_footer()
 

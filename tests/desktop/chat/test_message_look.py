@@ -169,6 +169,10 @@ def test_retry_is_offered_on_the_last_reply_only_and_sends_its_message_again(
     with qtbot.waitSignal(view.retry_requested, timeout=1000) as retry:
         qtbot.mouseClick(second.reply_retry, Qt.MouseButton.LeftButton)
     assert retry.args == ["second"]
+    # Until the new attempt arrives the turn is shown again (a frame, a refresh): one
+    # click is still one resend.
+    add(view, done_turn("t2", "second", "two"))
+    assert not second.reply_retry.isEnabled()
 
     # A new turn arrives: it is the last one now, and still generating (no Retry yet).
     running = TurnItem("t3", "third")
