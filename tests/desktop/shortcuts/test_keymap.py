@@ -46,4 +46,5 @@ def test_text_size_steps_up_and_down_within_what_settings_accept() -> None:
     assert ups[0] == 110 and ups[-1] == MAX_TEXT_SCALE
     assert smaller(100) == 90 and smaller(MIN_TEXT_SCALE) == MIN_TEXT_SCALE
     assert smaller(larger(100)) == 100
-    Settings(text_scale=ups[-1])  # every step is a valid setting
+    for step in {larger(s) for s in range(MIN_TEXT_SCALE, MAX_TEXT_SCALE + 1)}:
+        assert Settings(text_scale=step).text_scale == step  # every step is a valid setting
