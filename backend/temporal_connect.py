@@ -18,6 +18,9 @@ from backend.encryption.payload_key import PayloadKeys, require_keys
 
 NAMESPACE = "default"
 TASK_QUEUE = "durachat"
+# MCP tool calls and listings: served by the worker's MCP worker, which starts over
+# whenever mcp.json changes while the conversation worker runs on.
+MCP_TASK_QUEUE = "durachat-mcp"
 
 
 def _encrypted(converter: DataConverter, codec: EncryptionCodec) -> DataConverter:

@@ -28,6 +28,8 @@ from backend.client.errors import (
 from backend.encryption.payload_key import PayloadKeyError
 from backend.local.paths import DataDir
 from backend.stream.events import (
+    ApprovalRequested,
+    ApprovalSettled,
     AttemptStarted,
     MessageDone,
     ReasoningDelta,
@@ -93,6 +95,17 @@ class _PlainPrinter:
             self.err.flush()
         elif isinstance(e, ToolCall):
             print(f"\n[tool {e.name} {e.arguments}]", file=self.err, flush=True)
+        elif isinstance(e, ApprovalRequested):
+            source = f" from {e.server}" if e.server else ""
+            print(
+                f"[waiting for your approval: {e.name}{source} {_short(e.arguments)}; "
+                f"durachat approve {e.call_id} (or deny {e.call_id})]",
+                file=self.err,
+                flush=True,
+            )
+        elif isinstance(e, ApprovalSettled):
+            verdict = "allowed" if e.allowed else "denied" + (f": {e.reason}" if e.reason else "")
+            print(f"[{verdict}]", file=self.err, flush=True)
         elif isinstance(e, ToolResult):
             result = e.output if e.error is None else f"error: {e.error}"
             print(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from functools import partial
+from typing import Any
 
 from backend import __version__
 from backend.local.paths import DATA_DIR_ENV, DataDir
@@ -133,7 +134,84 @@ def build_parser() -> argparse.ArgumentParser:
 
     doctor = sub.add_parser("doctor", help="check binaries, ports, keyring and data dir")
     _add_data_dir(doctor)
+    _add_tool_commands(sub)
     return parser
+
+
+def _add_tool_commands(sub: Any) -> None:
+    mcp = sub.add_parser("mcp", help="add, remove and list MCP servers (their tools join chats)")
+    mcp_sub = mcp.add_subparsers(dest="mcp_command", metavar="ACTION", required=True)
+    add = mcp_sub.add_parser(
+        "add",
+        help="add a server: NAME -- COMMAND [ARGS...] (stdio) or NAME --url URL (HTTP)",
+        usage="durachat mcp add NAME [--env K=V ...] -- COMMAND [ARGS...]\n"
+        "       durachat mcp add NAME --url URL [--header K=V ...]",
+    )
+    _add_data_dir(add)
+    add.add_argument("name", metavar="NAME")
+    add.add_argument("--url", metavar="URL", help="a streamable HTTP server's address")
+    add.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="K=V",
+        help="an environment variable for the server; V may be keyring:SECRET",
+    )
+    add.add_argument(
+        "--header",
+        action="append",
+        default=[],
+        metavar="K=V",
+        help="an HTTP header for the server; V may be keyring:SECRET",
+    )
+    add.add_argument(
+        "--timeout", type=_call_seconds, metavar="S", help="how long one call may take (60)"
+    )
+    add.add_argument("command_line", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARGS...]")
+    remove = mcp_sub.add_parser("remove", help="remove a server")
+    _add_data_dir(remove)
+    remove.add_argument("name", metavar="NAME")
+    listing = mcp_sub.add_parser("list", help="each server's status and tools")
+    _add_data_dir(listing)
+    listing.add_argument("--json", action="store_true")
+    secret = mcp_sub.add_parser(
+        "secret", help="store a secret in the keyring, for mcp.json to name as keyring:NAME"
+    )
+    _add_data_dir(secret)
+    secret.add_argument("secret_name", metavar="NAME")
+
+    tools = sub.add_parser("tools", help="every tool the agent may call, and its policy")
+    _add_data_dir(tools)
+    tools.add_argument("--json", action="store_true")
+    tools_sub = tools.add_subparsers(dest="tools_command", metavar="ACTION")
+    tools_set = tools_sub.add_parser("set", help="set a tool's policy: allow, ask or deny")
+    _add_data_dir(tools_set)
+    tools_set.add_argument("tool_name", metavar="NAME")
+    tools_set.add_argument("policy", choices=["allow", "ask", "deny"])
+
+    approvals = sub.add_parser("approvals", help="tool calls waiting for your decision")
+    _add_data_dir(approvals)
+    approvals.add_argument("--json", action="store_true")
+    approve = sub.add_parser("approve", help="let a waiting tool call run")
+    _add_data_dir(approve)
+    approve.add_argument("call_id", metavar="CALL_ID")
+    approve.add_argument(
+        "--always", action="store_true", help="and allow this tool from now on without asking"
+    )
+    deny = sub.add_parser("deny", help="refuse a waiting tool call (the model is told)")
+    _add_data_dir(deny)
+    deny.add_argument("call_id", metavar="CALL_ID")
+    deny.add_argument("--reason", metavar="TEXT", help="why, for the model to read")
+
+
+def _call_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"needs seconds from 0 to 3600, got {text!r}")
+    return value
 
 
 def _positive(text: str) -> int:
@@ -222,6 +300,21 @@ def main(argv: list[str] | None = None) -> int:
                 "delete": lambda: c.delete_command(data, args.conversation),
             }
             return c.run_store_command(store_commands[args.command], data)
+        if args.command in ("mcp", "tools", "approvals"):
+            return _tool_command(data, args)
+        if args.command in ("approve", "deny"):
+            from backend.cli import chat as cli_chat
+            from backend.cli.tools import decide_command
+
+            allow = args.command == "approve"
+            coro = decide_command(
+                data,
+                args.call_id,
+                allow,
+                allow and args.always,
+                None if allow else args.reason,
+            )
+            return cli_chat.run_chat_command(coro, data)
         if args.command == "doctor":
             from backend.cli.doctor import run_doctor
 
@@ -237,6 +330,37 @@ def main(argv: list[str] | None = None) -> int:
         # A data dir that cannot be created or written, a full disk: say it, no traceback.
         where = data or DataDir.resolve(None)
         print(f"durachat: {where.explain(exc)}", file=sys.stderr)
+        return 1
+
+
+def _tool_command(data: DataDir, args: argparse.Namespace) -> int:
+    """mcp, tools, approvals: files and the store; one line for anything wrong."""
+    from backend.cli import tools as t
+    from backend.client.errors import DuraChatError
+    from backend.mcp.config import McpConfigError
+    from backend.mcp.secrets import SecretUnavailable
+
+    try:
+        if args.command == "mcp":
+            if args.mcp_command == "add":
+                command = list(args.command_line)
+                if command[:1] == ["--"]:
+                    command = command[1:]
+                return t.mcp_add(
+                    data, args.name, command, args.url, args.env, args.header, args.timeout
+                )
+            if args.mcp_command == "remove":
+                return t.mcp_remove(data, args.name)
+            if args.mcp_command == "secret":
+                return t.mcp_secret(args.secret_name)
+            return t.mcp_list(data, args.json)
+        if args.command == "tools":
+            if args.tools_command == "set":
+                return t.tools_set(data, args.tool_name, args.policy)
+            return t.tools_list(data, args.json)
+        return t.approvals_list(data, args.json)
+    except (DuraChatError, McpConfigError, SecretUnavailable) as exc:
+        print(f"durachat: {exc}", file=sys.stderr)
         return 1
 
 

@@ -24,11 +24,12 @@ from urllib.parse import quote
 
 import redis.asyncio as aioredis
 from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
 from backend.client.errors import (
+    ApprovalNotPending,
     BackendNotRunning,
     BackendUnreachable,
     EncryptionKeyUnavailable,
@@ -40,7 +41,7 @@ from backend.client.store_types import HeldMessage
 from backend.encryption.payload_key import PayloadKeyError, require_keys
 from backend.local.paths import DataDir
 from backend.local.runtime_info import RuntimeInfo
-from backend.local.settings import Settings, SettingsError
+from backend.local.settings import Settings, SettingsError, set_tool_policy
 from backend.stream.events import TERMINAL_TYPES, StreamEvent
 from backend.stream.redis_stream import Delivered, EventReader, marks_key, seq_key, stream_key
 from backend.supervisor.lock import DataDirLock
@@ -49,10 +50,12 @@ from backend.workflows.conversation_types import (
     DEFAULT_CONTEXT_TOKENS,
     MAX_MESSAGE_BYTES,
     MAX_TITLE_CHARS,
+    ApprovalDecision,
     ConversationArgs,
     ConversationState,
     ConversationView,
     HistoryLimits,
+    PendingApproval,
     UserMessage,
 )
 from backend.workflows.model_context import context_turn
@@ -353,6 +356,40 @@ class DuraChatClient:
         except RPCError as exc:
             if exc.status != RPCStatusCode.NOT_FOUND:
                 raise BackendUnreachable(f"the backend refused Stop: {exc.message}") from exc
+
+    # -- tool approvals ------------------------------------------------------------------
+
+    def approvals(self, conversation_id: str | None = None) -> list[PendingApproval]:
+        """Tool calls waiting for the user's decision, oldest first (from the store)."""
+        return self.store.pending_approvals(conversation_id)
+
+    async def decide(
+        self, call_id: str, *, allow: bool, always: bool = False, reason: str | None = None
+    ) -> PendingApproval:
+        """Allow (``always``: and from now on, this tool without asking) or deny a call
+        that waits; the turn goes on. Raises ApprovalNotPending when none waits."""
+        decision = ApprovalDecision(call_id=call_id, allow=allow, always=always, reason=reason)
+        pending = next((p for p in self.store.pending_approvals() if p.call_id == call_id), None)
+        if pending is None:
+            raise ApprovalNotPending(f"no tool call {call_id} waits for approval")
+        if allow and always:
+            try:
+                set_tool_policy(self._settings_file, pending.tool, "allow")
+            except SettingsError as exc:
+                raise MessageRejected(f"{exc}; the call was not approved") from None
+        handle = self.temporal.get_workflow_handle(pending.conversation_id)
+        try:
+            await handle.execute_update("decide", decision)
+        except WorkflowUpdateFailedError as exc:
+            cause = exc.cause.message if hasattr(exc.cause, "message") else str(exc.cause)
+            raise ApprovalNotPending(cause) from None
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                raise ApprovalNotPending(
+                    f"the conversation of tool call {call_id} is not running"
+                ) from None
+            raise BackendUnreachable(f"the backend refused the decision: {exc.message}") from exc
+        return pending
 
     async def rename(self, conversation_id: str, title: str) -> None:
         title = check_title(title)

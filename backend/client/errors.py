@@ -44,12 +44,18 @@ class ConversationUnreadable(DuraChatError, RuntimeError):
     """The conversation exists but its history cannot be read now; the message says why."""
 
 
+class ApprovalNotPending(DuraChatError, LookupError):
+    """No tool call of that id waits for approval (decided already, stopped, or never
+    asked)."""
+
+
 class StoreError(DuraChatError, RuntimeError):
     """The conversation store cannot be opened or written (disk full, damaged file,
     made by a newer DuraChat); the message says which."""
 
 
 __all__ = [
+    "ApprovalNotPending",
     "BackendNotRunning",
     "BackendStartFailed",
     "BackendUnreachable",

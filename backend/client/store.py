@@ -41,6 +41,7 @@ from backend.client.store_types import (
 from backend.local.private_files import private_opener
 from backend.workflows.conversation_types import (
     ConversationView,
+    PendingApproval,
     ToolCallRecord,
     Turn,
     TurnError,
@@ -57,7 +58,7 @@ IMPORT_PREVIEW_CHARS = 2_000
 # How far a turn or a tool call has got: a write never takes one back to an
 # earlier stage (it is a late or replayed write of an older state).
 _TURN_STAGE = {"queued": 0, "running": 1, "done": 2, "failed": 2, "stopped": 2}
-_CALL_STAGE = {"running": 0, "done": 1, "error": 1}
+_CALL_STAGE = {"waiting": 0, "running": 0, "done": 1, "error": 1, "denied": 1}
 
 # SQLite's primary result codes (sqlite3 exceptions carry the extended one).
 _SQLITE_CORRUPT = 11
@@ -92,7 +93,7 @@ _TURN_COLUMNS = (
 )
 _CALL_COLUMNS = (
     "c.turn_id, c.call_id, c.name, c.arguments, c.status, c.output, c.error, c.attempts,"
-    " c.started_at, c.ended_at, c.duration_ms, c.output_blob, c.output_bytes"
+    " c.started_at, c.ended_at, c.duration_ms, c.output_blob, c.output_bytes, c.server"
 )
 _OPEN = OPEN_STATUSES_SQL
 _FINISHED = "('done', 'failed', 'stopped')"
@@ -350,6 +351,11 @@ class ConversationStore:
                 _title_if_untitled(db, conversation_id, turn.user_text)
             for call in turn.tool_calls:
                 _write_call(db, conversation_id, turn.turn_id, call, None)
+            if turn.status in ("done", "failed", "stopped"):
+                db.execute(  # a call still waiting when its turn ended (Stop) waits no more
+                    "DELETE FROM approvals WHERE conversation_id = ? AND turn_id = ?",
+                    (conversation_id, turn.turn_id),
+                )
             if at:
                 _touch(db, conversation_id, at)
             if model is not None or provider is not None:
@@ -376,6 +382,46 @@ class ConversationStore:
                     f"no turn {turn_id} in the conversation {conversation_id} of the store"
                 )
             _write_call(db, conversation_id, turn_id, call, full_output)
+
+    def add_approval(self, pending: PendingApproval) -> None:
+        """Note a call that waits for the user (kept until decided or its turn ends)."""
+        with self._write() as db:
+            if not _exists(db, pending.conversation_id):
+                return  # deleted meanwhile: nobody is left to ask
+            db.execute(
+                "INSERT INTO approvals (conversation_id, turn_id, call_id, tool, server,"
+                " arguments, requested_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (conversation_id, call_id) DO NOTHING",
+                (
+                    pending.conversation_id,
+                    pending.turn_id,
+                    pending.call_id,
+                    _text(pending.tool),
+                    pending.server,
+                    _text(pending.arguments),
+                    pending.requested_at,
+                ),
+            )
+
+    def remove_approval(self, conversation_id: str, call_id: str) -> None:
+        with self._write() as db:
+            db.execute(
+                "DELETE FROM approvals WHERE conversation_id = ? AND call_id = ?",
+                (conversation_id, call_id),
+            )
+
+    def pending_approvals(self, conversation_id: str | None = None) -> list[PendingApproval]:
+        """Calls waiting for the user, oldest first (of one conversation, or all)."""
+        where, args = ("", ())
+        if conversation_id:
+            where, args = "WHERE conversation_id = ?", (conversation_id,)
+        with self._read() as db:
+            rows = db.execute(
+                "SELECT conversation_id, turn_id, call_id, tool, server, arguments, requested_at"
+                f" FROM approvals {where} ORDER BY requested_at",
+                args,
+            ).fetchall()
+        return [PendingApproval(**dict(r)) for r in rows]
 
     def ensure_conversation(
         self,
@@ -899,6 +945,7 @@ def _write_call(
         call.started_at,
         call.ended_at,
         call.duration_ms,
+        call.server,
     )
     if known is None:
         seq = db.execute(
@@ -908,8 +955,8 @@ def _write_call(
         ).fetchone()[0]
         db.execute(
             "INSERT INTO tool_calls (conversation_id, turn_id, call_id, seq, name, arguments,"
-            " status, output, error, attempts, started_at, ended_at, duration_ms, output_blob,"
-            " output_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " status, output, error, attempts, started_at, ended_at, duration_ms, server,"
+            " output_blob, output_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (conversation_id, turn_id, call.call_id, seq, *values, blob, size),
         )
         return
@@ -917,7 +964,7 @@ def _write_call(
     # the call, say) keeps the reference an earlier write left.
     db.execute(
         "UPDATE tool_calls SET name = ?, arguments = ?, status = ?, output = ?, error = ?,"
-        " attempts = ?, started_at = ?, ended_at = ?, duration_ms = ?,"
+        " attempts = ?, started_at = ?, ended_at = ?, duration_ms = ?, server = ?,"
         " output_blob = COALESCE(?, output_blob), output_bytes = COALESCE(?, output_bytes)"
         " WHERE conversation_id = ? AND call_id = ?",
         (*values, blob, size, conversation_id, call.call_id),
@@ -1069,6 +1116,7 @@ def _calls_by_turn(
                 duration_ms=r["duration_ms"],
                 output_blob=r["output_blob"],
                 output_bytes=r["output_bytes"],
+                server=r["server"],
             )
         )
     return found

@@ -153,9 +153,29 @@ _FULL_TEXT: Sequence[str] = (
     "INSERT INTO titles_fts (titles_fts) VALUES ('rebuild')",
 )
 
+_TOOL_SOURCES_AND_APPROVALS: Sequence[str] = (
+    # Which MCP server a call went to (NULL: a built-in tool).
+    "ALTER TABLE tool_calls ADD COLUMN server TEXT",
+    # Tool calls waiting for the user's decision: written when the turn starts to
+    # wait, deleted when it is decided or the turn ends, so it is small.
+    """CREATE TABLE approvals (
+        conversation_id TEXT NOT NULL
+            REFERENCES conversations (conversation_id) ON DELETE CASCADE,
+        turn_id TEXT NOT NULL,
+        call_id TEXT NOT NULL,
+        tool TEXT NOT NULL,
+        server TEXT,
+        arguments TEXT NOT NULL,
+        requested_at REAL NOT NULL,
+        PRIMARY KEY (conversation_id, call_id)
+    )""",
+    "CREATE INDEX approvals_by_call ON approvals (call_id)",
+)
+
 # (version, statements), oldest first; append, never edit.
 MIGRATIONS: list[tuple[int, Sequence[str]]] = [
     (1, _TABLES),
     (2, _FULL_TEXT),
+    (3, _TOOL_SOURCES_AND_APPROVALS),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]

@@ -189,6 +189,14 @@ class DataDir:
         return self.root / "settings.json"
 
     @property
+    def mcp_file(self) -> Path:
+        return self.root / "mcp.json"
+
+    @property
+    def mcp_status_file(self) -> Path:
+        return self.root / "mcp_status.json"
+
+    @property
     def outbox_file(self) -> Path:
         """Messages sent while the backend was unreachable, until it takes them."""
         return self.root / "outbox.json"

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from backend.local.paths import DataDir
 from backend.local.private_files import write_private
+from backend.tools.policy import Policy
 from backend.workflows.conversation_types import (
     DEFAULT_CONTEXT_TOKENS,
     MAX_CONTEXT_TOKENS,
@@ -68,6 +69,9 @@ class Settings(BaseModel):
     text_scale: int = Field(default=100, ge=MIN_TEXT_SCALE, le=MAX_TEXT_SCALE)
     # Per model name: how many tokens of the conversation each message sends it.
     context_tokens: dict[str, ContextTokens] = Field(default_factory=dict)
+    # Per tool name (as ``durachat tools`` shows it): allow, ask or deny. Tools not
+    # named here get their default (see backend/tools/policy.py).
+    tool_policies: dict[str, Policy] = Field(default_factory=dict)
 
     @property
     def uses_responses_api(self) -> bool:
@@ -160,4 +164,13 @@ def save_choices(
         data.ensure()
         settings = Settings.model_validate({**settings.model_dump(), **changes})
         settings.save(data.settings_file)
+    return settings
+
+
+def set_tool_policy(path: Path, name: str, policy: Policy) -> Settings:
+    """Save ``policy`` for the tool ``name``; the next turn uses it."""
+    settings = Settings.load(path)
+    policies = {**settings.tool_policies, name: policy}
+    settings = settings.model_copy(update={"tool_policies": policies})
+    settings.save(path)
     return settings

@@ -27,6 +27,9 @@ Types and their own fields:
 ``tool_call``        ``call_id``, ``name``, ``arguments`` (JSON text, as the model wrote it)
 ``tool_result``      ``call_id``, ``name``, ``output`` or ``error``, ``duration_ms``
                      (``attempt`` is the tool activity's attempt)
+``approval_requested`` ``call_id``, ``name``, ``server`` (None: built-in), ``arguments``:
+                     the turn waits for the user to allow or deny this call
+``approval_settled`` ``call_id``, ``allowed``, ``reason``: the wait is over
 ``message_done``     ``text``: the whole text of this model call (the truth for it)
 ``turn_done``        ``input_tokens``, ``output_tokens``
 ``turn_failed``      ``kind``, ``message``, ``retryable``
@@ -91,6 +94,21 @@ class ToolResult(_Event):
     duration_ms: float
 
 
+class ApprovalRequested(_Event):
+    type: Literal["approval_requested"] = "approval_requested"
+    call_id: str
+    name: str
+    server: str | None = None
+    arguments: str
+
+
+class ApprovalSettled(_Event):
+    type: Literal["approval_settled"] = "approval_settled"
+    call_id: str
+    allowed: bool
+    reason: str | None = None
+
+
 class MessageDone(_Event):
     type: Literal["message_done"] = "message_done"
     text: str
@@ -121,6 +139,8 @@ StreamEvent = Annotated[
     | ReasoningDelta
     | ToolCall
     | ToolResult
+    | ApprovalRequested
+    | ApprovalSettled
     | MessageDone
     | TurnDone
     | TurnFailed

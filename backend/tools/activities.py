@@ -65,7 +65,7 @@ def _dispatch(name: str, args: dict[str, Any], granted: str | None) -> str:
     raise ToolError(f"there is no tool named {name!r}")
 
 
-def _arguments(text: str) -> dict[str, Any]:
+def parse_arguments(text: str) -> dict[str, Any]:
     """The call's arguments as a JSON object, or a ToolError that tells the model what is wrong."""
     try:
         args = json.loads(text or "{}")
@@ -112,7 +112,7 @@ class ToolActivities:
         output: str | None = None
         error: str | None = None
         try:
-            args = _arguments(call.arguments)
+            args = parse_arguments(call.arguments)
             granted = self._settings().granted_folder
             output = await asyncio.to_thread(_dispatch, call.name, args, granted)
         except (ToolError, OSError, SettingsError) as exc:

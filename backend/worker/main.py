@@ -11,8 +11,10 @@ import gc
 import logging
 import signal
 import sys
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.common import RetryPolicy
@@ -20,6 +22,8 @@ from temporalio.openai_agents import ModelActivityParameters, OpenAIAgentsPlugin
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from backend.encryption.payload_key import require_keys
+from backend.local.paths import DataDir
+from backend.mcp.manager import McpManager
 from backend.models.provider import DuraChatModelProvider
 from backend.temporal_connect import (
     NAMESPACE,
@@ -35,6 +39,7 @@ from backend.worker.services import WorkerServices
 from backend.workflows import trusted_input
 from backend.workflows.conversation import ConversationWorkflow
 from backend.workflows.health import HealthWorkflow
+from backend.workflows.tool_call_activities import ServerSetup, ToolCallActivities
 from backend.workflows.turn_activities import TurnActivities
 
 log = logging.getLogger("durachat.worker")
@@ -54,9 +59,16 @@ MODEL_PARAMS = ModelActivityParameters(
 )
 
 
-def build_worker(client: Client, services: WorkerServices) -> Worker:
+def build_worker(
+    client: Client,
+    services: WorkerServices,
+    mcp_servers: Callable[[], list[ServerSetup]] = list,
+) -> Worker:
     tools = ToolActivities(services.publisher, services.settings, services.store)
     turns = TurnActivities(services.publisher, services.reader, services.store, services.settings)
+    tool_calls = ToolCallActivities(
+        services.publisher, services.store, services.settings, mcp_servers
+    )
     return Worker(
         client,
         task_queue=TASK_QUEUE,
@@ -67,6 +79,10 @@ def build_worker(client: Client, services: WorkerServices) -> Worker:
             turns.collect_stopped_turn,
             turns.end_turn,
             turns.record_turns,
+            tool_calls.tool_setup,
+            tool_calls.request_approval,
+            tool_calls.settle_approval,
+            tool_calls.publish_tool_event,
         ],
         interceptors=[TurnContextInterceptor()],
         # Outside Temporal's sandbox: it re-checked every builtin call and ran code to
@@ -98,19 +114,29 @@ async def run(env: WorkerEnv) -> None:
         services.demo_base_url,
         turns_context=services.store.turns_context,
     )
-    plugin = OpenAIAgentsPlugin(model_params=MODEL_PARAMS, model_provider=provider)
-    client = await Client.connect(
-        env.temporal_address,
-        namespace=NAMESPACE,
-        # The codec last: it seals what the converters before it made.
-        plugins=[plugin, worker_payload_converter_plugin(), worker_encryption_plugin(keys)],
-    )
-    worker = build_worker(client, services)
+
+    async def connect(mcp_servers: dict[str, Callable[[], Any]] | None = None) -> Client:
+        plugin = OpenAIAgentsPlugin(
+            model_params=MODEL_PARAMS, model_provider=provider, mcp_servers=mcp_servers
+        )
+        return await Client.connect(
+            env.temporal_address,
+            namespace=NAMESPACE,
+            # The codec last: it seals what the converters before it made.
+            plugins=[plugin, worker_payload_converter_plugin(), worker_encryption_plugin(keys)],
+        )
+
+    data = DataDir.resolve(env.data_dir)
+    mcp = McpManager(connect, data.mcp_file, data.mcp_status_file, data.logs)
+    client = await connect()
+    worker = build_worker(client, services, mcp.ready)
     async with worker:
+        mcp_task = asyncio.create_task(mcp.run(stop))
         print(READY_LINE, flush=True)
         log.info("polling task queue %r on %s", TASK_QUEUE, env.temporal_address)
         await stop.wait()
         log.info("stopping: draining the worker")
+        await mcp_task
     await services.close()
     # Leaving the context manager shut the worker down; drop the client before the
     # interpreter exits (an open core client at exit can abort the interpreter).

@@ -1,7 +1,9 @@
 """One workflow per conversation (id ``conversation-<uuid>``): signals in, queries out.
 
 Signals: ``send`` (a user message; a resent message id is ignored), ``stop`` (end
-the running turn, keeping what was said), ``rename``. Queries: ``history``, and
+the running turn, keeping what was said), ``rename``. Update: ``decide`` (allow
+or deny a tool call that waits for approval; its validator turns away any that
+does not name one: see ``turn_tools``). Queries: ``history``, ``approvals``, and
 ``state`` (what a new run needs, to carry on a conversation whose run was ended).
 Messages that arrive during a turn wait as queued turns, answered in order. Each
 turn runs the agent with ``Runner.run`` under the OpenAI Agents plugin: model
@@ -32,7 +34,7 @@ from typing import Any, ClassVar, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RawValue, RetryPolicy
-from temporalio.exceptions import is_cancelled_exception
+from temporalio.exceptions import ApplicationError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
     from agents import Agent, FunctionTool, RunConfig, Runner, RunResult
@@ -49,10 +51,12 @@ with workflow.unsafe.imports_passed_through():
         MAX_MESSAGE_BYTES,
         MAX_QUEUED,
         MAX_TITLE_CHARS,
+        ApprovalDecision,
         ConversationArgs,
         ConversationState,
         ConversationView,
         MessageId,
+        PendingApproval,
         Title,
         ToolCallRecord,
         Turn,
@@ -77,6 +81,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from backend.workflows.turn_errors import classify, partial_reply
     from backend.workflows.turn_scope import CURRENT_TURN, TurnScope
+    from backend.workflows.turn_tools import TurnContext, TurnTools
 
 INSTRUCTIONS = (
     "You are DuraChat's assistant. Answer clearly; use Markdown and fenced code blocks. "
@@ -95,6 +100,9 @@ CONVERSATION_STORE = "conversation-store"
 # A run from before the store continues as new before it answers a message, so the
 # answer is written to the store (histories from before answered it the old way).
 STORE_BEFORE_ANSWER = "store-before-answer"
+# Tools from MCP servers and user policies, with approvals (see turn_tools); the
+# patch names the turn, so a run whose replay answered "no" still uses them next.
+TOOLS_AND_APPROVALS = "tools-and-approvals"
 # A store write waits out a full disk or a locked file: the turn stays in the state
 # until it is written, however long that takes.
 STORE_RETRY = RetryPolicy(
@@ -115,6 +123,7 @@ _MESSAGE = TypeAdapter(UserMessage)
 _TURN_ID = TypeAdapter(MessageId | None)
 _TITLE = TypeAdapter(Title)
 _NOTHING = TypeAdapter(None)
+_DECISION = TypeAdapter(ApprovalDecision)
 
 
 @workflow.defn(name="Conversation")
@@ -134,6 +143,9 @@ class ConversationWorkflow:
         self._tool_budget = ToolOutputBudget()
         self._the_agent: Agent[Any] | None = None
         self._turn_task: asyncio.Task[RunResult] | None = None
+        self._tools = TurnTools(self._turn_context)
+        self._agent_tools: list[FunctionTool] | None = None
+        self._tools_agent: Agent[Any] | None = None
         try:
             args = trusted_input.decode(
                 raw, _ARGS, legacy=self._legacy_run, max_bytes=MAX_ARGS_BYTES, what="start input"
@@ -335,6 +347,30 @@ class ConversationWorkflow:
         "refresh": _refresh_signal,
     }
 
+    @workflow.update(name="decide")
+    def decide(self, raw: RawValue) -> None:
+        """Allow or deny a tool call that waits (checked by the validator first)."""
+        self._tools.decide(self._decision(raw))
+
+    @decide.validator
+    def _check_decide(self, raw: RawValue) -> None:
+        self._tools.check_decision(self._decision(raw))
+
+    def _decision(self, raw: RawValue) -> ApprovalDecision:
+        if self._state is None:
+            raise ApplicationError("this run is not a conversation", non_retryable=True)
+        try:
+            return trusted_input.decode(
+                raw, _DECISION, legacy=False, max_bytes=MAX_SMALL_SIGNAL_BYTES, what="decide"
+            )
+        except InputRejected as exc:
+            raise ApplicationError(str(exc), type="InputRejected", non_retryable=True) from None
+
+    @workflow.query
+    def approvals(self) -> list[PendingApproval]:
+        """The tool calls of the running turn that wait for the user."""
+        return self._tools.pending()
+
     @workflow.query
     def state(self) -> ConversationState | None:
         """Everything a new run needs to carry on this conversation."""
@@ -381,18 +417,8 @@ class ConversationWorkflow:
         user_item: dict[str, Any] = {"role": "user", "content": turn.user_text}
         earlier = model_input(self._state.context) if self._uses_store else self._state.items
         CURRENT_TURN.set(TurnScope(conversation_id=conv, turn_id=turn.turn_id))
-        self._turn_task = asyncio.create_task(
-            Runner.run(
-                self._agent(),
-                [*earlier, user_item],
-                max_turns=MAX_AGENT_TURNS,
-                # Without this the agents SDK builds trace spans for every turn and
-                # exports them, conversation text included, to OpenAI whenever
-                # OPENAI_API_KEY is in the worker's environment: nothing leaves the
-                # machine unasked (and the spans cost time in every workflow task).
-                run_config=RunConfig(tracing_disabled=True),
-            )
-        )
+        with_setup = workflow.patched(f"{TOOLS_AND_APPROVALS}:{turn.turn_id}")
+        self._turn_task = asyncio.create_task(self._answer([*earlier, user_item], with_setup))
         if self._uses_store:
             await self._run_stored_turn(turn, user_item, len(earlier))
             return
@@ -475,6 +501,25 @@ class ConversationWorkflow:
                 context = trimmed(context, self._state.context_tokens)
         self._state.context = context
         self._forget(turn)
+
+    async def _answer(self, items: list[Any], with_setup: bool) -> RunResult:
+        """The agent's run for one turn (a task: Stop cancels it, setup included)."""
+        agent = await self._agent_for_turn() if with_setup else self._agent()
+        return await Runner.run(
+            agent,
+            items,
+            max_turns=MAX_AGENT_TURNS,
+            # Without this the agents SDK builds trace spans for every turn and
+            # exports them, conversation text included, to OpenAI whenever
+            # OPENAI_API_KEY is in the worker's environment: nothing leaves the
+            # machine unasked (and the spans cost time in every workflow task).
+            run_config=RunConfig(tracing_disabled=True),
+        )
+
+    def _turn_context(self) -> TurnContext | None:
+        if self._running is None or self._state is None:
+            return None
+        return TurnContext(self._state.conversation_id, self._running, self._tool_budget)
 
     def _leave(self, turn: Turn) -> None:
         """The turn is no longer running, however it ended."""
@@ -569,7 +614,21 @@ class ConversationWorkflow:
 
     # -- the agent and its tools ---------------------------------------------------------
 
+    async def _agent_for_turn(self) -> Agent[Any]:
+        """The agent with this turn's tools: built-in and MCP, under the user's policies."""
+        tools = await self._tools.setup()
+        if self._tools_agent is None or tools is not self._agent_tools:
+            self._agent_tools = tools
+            self._tools_agent = Agent(
+                name="DuraChat",
+                instructions=INSTRUCTIONS,
+                model="durachat",  # a label: the worker's provider picks the real model
+                tools=list(tools),
+            )
+        return self._tools_agent
+
     def _agent(self) -> Agent[Any]:
+        """The agent of turns from before MCP tools and approvals (replayed as they ran)."""
         # Made once per run: the same for every turn, and making one costs a few
         # tenths of a millisecond of the workflow task before each model call.
         if self._the_agent is None:

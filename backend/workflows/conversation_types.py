@@ -43,7 +43,8 @@ class ToolCallRecord(BaseModel):
     call_id: str
     name: str
     arguments: str
-    status: Literal["running", "done", "error"] = "running"
+    # waiting: for the user's approval; denied: by the user (``error`` says why).
+    status: Literal["waiting", "running", "done", "error", "denied"] = "running"
     output: str | None = None
     error: str | None = None
     started_at: float | None = None  # Unix seconds
@@ -53,6 +54,32 @@ class ToolCallRecord(BaseModel):
     # Output longer than a record keeps is whole in the store's blobs, by this hash.
     output_blob: str | None = None
     output_bytes: int | None = None  # the whole output's size, when it was cut
+    server: str | None = None  # the MCP server it ran on; None for a built-in tool
+
+
+class PendingApproval(BaseModel):
+    """A tool call waiting for the user's decision (``durachat approvals``)."""
+
+    conversation_id: str
+    turn_id: str
+    call_id: str
+    tool: str  # the name the model and the user see
+    server: str | None = None  # the MCP server; None for a built-in tool
+    arguments: str  # JSON text, as the model wrote it
+    requested_at: float  # Unix seconds
+
+
+MAX_REASON_CHARS = 2_000
+
+
+class ApprovalDecision(BaseModel):
+    """The ``decide`` update: allow or deny one pending call (the validator checks that
+    it is pending). ``always``: allow this tool from now on, without asking."""
+
+    call_id: str = Field(min_length=1, max_length=200)
+    allow: bool
+    always: bool = False
+    reason: str | None = Field(default=None, max_length=MAX_REASON_CHARS)
 
 
 class TurnError(BaseModel):

@@ -1,0 +1,104 @@
+"""What a turn asks outside itself about tools: which MCP servers it may use and the
+user's tool policies (at the turn's start), and, for a call that needs the user's
+approval, noting the wait and its end in the store and on the live stream.
+
+Local activities, as methods of a class that holds what they use. Every write is
+idempotent (keyed by conversation and call ids), so a replay changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from pydantic import BaseModel, Field
+from temporalio import activity
+
+from backend.client.store import ConversationStore
+from backend.local.settings import Settings, SettingsError
+from backend.stream.events import ApprovalRequested, ApprovalSettled, ToolCall, ToolResult
+from backend.stream.redis_stream import EventPublisher
+from backend.tools.policy import Policy
+from backend.workflows.conversation_types import PendingApproval
+
+
+class ServerSetup(BaseModel):
+    name: str
+    config_hash: str  # the server's tools are listed again when this changes
+    timeout_s: float  # one call's time limit
+
+
+class ToolSetup(BaseModel):
+    servers: list[ServerSetup] = Field(default_factory=list)
+    policies: dict[str, Policy] = Field(default_factory=dict)
+
+
+class SettledApproval(BaseModel):
+    conversation_id: str
+    turn_id: str
+    call_id: str
+    allowed: bool
+    reason: str | None = None
+
+
+class ToolCallActivities:
+    def __init__(
+        self,
+        publisher: EventPublisher,
+        store: ConversationStore,
+        settings: Callable[[], Settings],
+        servers: Callable[[], list[ServerSetup]],
+    ) -> None:
+        self._publisher = publisher
+        self._store = store
+        self._settings = settings
+        self._servers = servers
+
+    @activity.defn(name="durachat_tool_setup")
+    async def tool_setup(self) -> ToolSetup:
+        try:
+            policies = self._settings().tool_policies
+        except SettingsError as exc:
+            # A damaged settings file: the defaults, where every tool that may change
+            # anything asks (the window and doctor say the file is damaged).
+            activity.logger.warning("tool policies unreadable, using the defaults: %s", exc)
+            policies = {}
+        return ToolSetup(servers=self._servers(), policies=policies)
+
+    @activity.defn(name="durachat_request_approval")
+    async def request_approval(self, pending: PendingApproval) -> None:
+        await asyncio.to_thread(self._store.add_approval, pending)
+        self._publisher.publish(
+            ApprovalRequested(
+                conversation_id=pending.conversation_id,
+                turn_id=pending.turn_id,
+                call_id=pending.call_id,
+                name=pending.tool,
+                server=pending.server,
+                arguments=pending.arguments,
+            )
+        )
+        await self._publisher.flush()
+
+    @activity.defn(name="durachat_settle_approval")
+    async def settle_approval(self, settled: SettledApproval) -> None:
+        await asyncio.to_thread(
+            self._store.remove_approval, settled.conversation_id, settled.call_id
+        )
+        self._publisher.publish(
+            ApprovalSettled(
+                conversation_id=settled.conversation_id,
+                turn_id=settled.turn_id,
+                call_id=settled.call_id,
+                allowed=settled.allowed,
+                reason=settled.reason,
+            )
+        )
+        await self._publisher.flush()
+
+    @activity.defn(name="durachat_publish_tool_event")
+    async def publish_tool_event(self, event: ToolResult | ToolCall) -> None:
+        """The end of a call that ran outside the tool activity (an MCP call)."""
+        self._publisher.publish(event.model_copy(update={"ts": time.time()}))
+        await self._publisher.flush()
