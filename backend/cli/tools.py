@@ -95,7 +95,7 @@ def statuses(data: DataDir) -> list[ServerStatus]:
             if not any(s.status == "starting" for s in found):
                 break
         return found
-    from backend.mcp.status import probe_all
+    from backend.mcp.probe import probe_all
 
     checked = asyncio.run(probe_all(config, data.logs))
     write_statuses(data.mcp_status_file, {**read_statuses(data.mcp_status_file), **checked})

@@ -23,8 +23,9 @@ from temporalio.worker import Worker
 
 from backend.mcp import config as mcp_config
 from backend.mcp.config import McpConfig, McpConfigError, config_hash
+from backend.mcp.probe import probe, probe_all
 from backend.mcp.servers import make_server
-from backend.mcp.status import ServerStatus, current, probe, probe_all, write_statuses
+from backend.mcp.status import ServerStatus, current, write_statuses
 from backend.temporal_connect import MCP_TASK_QUEUE
 from backend.workflows.tool_call_activities import ServerSetup
 
