@@ -12,10 +12,13 @@ from backend.local.paths import DATA_DIR_ENV, DataDir
 from backend.local.settings import SettingsError
 
 
-def _add_data_dir(parser: argparse.ArgumentParser) -> None:
+def _add_data_dir(parser: argparse.ArgumentParser, *, nested: bool = False) -> None:
+    """``nested``: for a subcommand of a command that takes it too (``tools set``), so
+    that ``tools --data-dir D set ...`` is not undone by the inner parser's default."""
     parser.add_argument(
         "--data-dir",
         metavar="D",
+        default=argparse.SUPPRESS if nested else None,
         help=f"where DuraChat keeps its state (default: the platform's user data dir, "
         f"or ${DATA_DIR_ENV})",
     )
@@ -167,7 +170,8 @@ def _add_tool_commands(sub: Any) -> None:
     add.add_argument(
         "--timeout", type=_call_seconds, metavar="S", help="how long one call may take (60)"
     )
-    add.add_argument("command_line", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARGS...]")
+    # What follows "--" is split off before parsing (see _split_command_line).
+    add.add_argument("command_line", nargs="*", metavar="-- COMMAND [ARGS...]")
     remove = mcp_sub.add_parser("remove", help="remove a server")
     _add_data_dir(remove)
     remove.add_argument("name", metavar="NAME")
@@ -185,7 +189,7 @@ def _add_tool_commands(sub: Any) -> None:
     tools.add_argument("--json", action="store_true")
     tools_sub = tools.add_subparsers(dest="tools_command", metavar="ACTION")
     tools_set = tools_sub.add_parser("set", help="set a tool's policy: allow, ask or deny")
-    _add_data_dir(tools_set)
+    _add_data_dir(tools_set, nested=True)
     tools_set.add_argument("tool_name", metavar="NAME")
     tools_set.add_argument("policy", choices=["allow", "ask", "deny"])
 
@@ -243,8 +247,20 @@ def _message_text(text: str) -> str:
     return sys.stdin.buffer.read().decode("utf-8", errors="surrogateescape")
 
 
+def _split_command_line(argv: list[str]) -> tuple[list[str], list[str] | None]:
+    """``mcp add NAME [options] -- COMMAND [ARGS...]``: the server's command line is
+    everything after the first "--", options of its own included."""
+    if argv[:2] == ["mcp", "add"] and "--" in argv:
+        at = argv.index("--")
+        return argv[:at], argv[at + 1 :]
+    return argv, None
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv, server_command = _split_command_line(list(sys.argv[1:] if argv is None else argv))
     args = build_parser().parse_args(argv)
+    if server_command is not None:
+        args.command_line = server_command
     if args.command == "bench" and args.scale:
         from backend.bench.scale import main as scale_main
 
@@ -343,11 +359,14 @@ def _tool_command(data: DataDir, args: argparse.Namespace) -> int:
     try:
         if args.command == "mcp":
             if args.mcp_command == "add":
-                command = list(args.command_line)
-                if command[:1] == ["--"]:
-                    command = command[1:]
                 return t.mcp_add(
-                    data, args.name, command, args.url, args.env, args.header, args.timeout
+                    data,
+                    args.name,
+                    list(args.command_line),
+                    args.url,
+                    args.env,
+                    args.header,
+                    args.timeout,
                 )
             if args.mcp_command == "remove":
                 return t.mcp_remove(data, args.name)

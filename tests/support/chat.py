@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from backend.client.api import DuraChatClient
 from backend.local.paths import DataDir
@@ -100,3 +100,11 @@ async def workflow_runs(client: DuraChatClient, conversation_id: str, at_least: 
         if runs >= at_least or asyncio.get_running_loop().time() > deadline:
             return runs
         await asyncio.sleep(0.2)
+
+
+# The file tools ask before they run by default; tests about what they read allow them,
+# as a user who trusts the folder they granted would.
+FILE_TOOLS_ALLOWED: dict[str, Literal["allow", "ask", "deny"]] = {
+    "read_file": "allow",
+    "list_files": "allow",
+}

@@ -5,7 +5,8 @@ plain tools (``echo``, ``add``), tools with side effects a test can observe in f
 ``--marker-dir`` (``append_line``), tools that stop half-way so a test can kill the server
 process mid-call (``slow_append``, ``slow_lookup``; both resume once ``DIR/release``
 exists), a tool that never returns (``hang``), and tools that report what the server sees
-of its environment and of the HTTP request (``env_value``, ``header_value``). Every tool
+of its environment and of the HTTP request (``env_value``, ``header_value``, and their
+``_digest`` forms, which prove a secret arrived without showing it). Every tool
 carries MCP ``ToolAnnotations`` (read-only, idempotent, destructive hints).
 
 Run it as::
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import os
 import sys
 from pathlib import Path
@@ -107,16 +109,35 @@ def build_server(marker_dir: Path) -> MCPServer:
         return os.environ.get(name, "<unset>")
 
     @server.tool(annotations=READ_ONLY)
+    async def env_digest(name: str) -> str:
+        """The SHA-256 of the environment variable ``name`` (a secret's proof that it
+        arrived, without its text entering the conversation), or "<unset>"."""
+        value = os.environ.get(name)
+        return "<unset>" if value is None else hashlib.sha256(value.encode()).hexdigest()
+
+    @server.tool(annotations=READ_ONLY)
+    async def header_digest(name: str, ctx: Context) -> str:
+        """The SHA-256 of the HTTP request header ``name`` of this call, or "<unset>"."""
+        value = request_header(ctx, name)
+        return "<unset>" if value is None else hashlib.sha256(value.encode()).hexdigest()
+
+    @server.tool(annotations=READ_ONLY)
     async def header_value(name: str, ctx: Context) -> str:
         """The HTTP request header ``name`` (case-insensitive) of this call, or "<unset>"
         (always over stdio, which has no headers)."""
-        headers = ctx.headers
-        if headers is None:
-            return "<unset>"
-        wanted = name.lower()
-        return next((v for k, v in headers.items() if k.lower() == wanted), "<unset>")
+        value = request_header(ctx, name)
+        return "<unset>" if value is None else value
 
     return server
+
+
+def request_header(ctx: Context, name: str) -> str | None:
+    """The HTTP request header ``name`` (case-insensitive); None over stdio."""
+    headers = ctx.headers
+    if headers is None:
+        return None
+    wanted = name.lower()
+    return next((v for k, v in headers.items() if k.lower() == wanted), None)
 
 
 async def serve_http(server: MCPServer, port: int) -> None:

@@ -29,7 +29,13 @@ from backend.models.streaming_model import MAX_REPLY_CHARS
 from backend.temporal_connect import NAMESPACE, TASK_QUEUE
 from backend.workflows.conversation_types import MAX_QUEUED, HistoryLimits, UserMessage
 from backend.workflows.tool_budget import MODEL_BUDGET_BYTES
-from tests.support.chat import on_text_delta, record_turn, with_client, workflow_runs
+from tests.support.chat import (
+    FILE_TOOLS_ALLOWED,
+    on_text_delta,
+    record_turn,
+    with_client,
+    workflow_runs,
+)
 from tests.support.history_text import decrypted_text
 from tests.support.serve_process import ServeProcess, child_env, durachat_argv
 
@@ -44,7 +50,7 @@ def big_file_granted(settings_file: Path, tmp_path: Path) -> None:
     granted = tmp_path / "granted"
     granted.mkdir()
     (granted / "big.txt").write_text(big_file_granted_text())
-    Settings(granted_folder=str(granted)).save(settings_file)
+    Settings(granted_folder=str(granted), tool_policies=FILE_TOOLS_ALLOWED).save(settings_file)
 
 
 async def stranger(address: str) -> Client:

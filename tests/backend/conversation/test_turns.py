@@ -13,7 +13,13 @@ from backend.client.api import DuraChatClient, new_message_id
 from backend.demo_model.script import counted_tokens
 from backend.local.settings import Settings
 from backend.temporal_connect import connect
-from tests.support.chat import TurnRecording, on_text_delta, record_turn, with_client
+from tests.support.chat import (
+    FILE_TOOLS_ALLOWED,
+    TurnRecording,
+    on_text_delta,
+    record_turn,
+    with_client,
+)
 from tests.support.history_text import decrypted_text
 from tests.support.serve_process import ServeProcess
 
@@ -59,7 +65,7 @@ def test_file_outside_granted_folder_is_a_tool_error(
     granted = tmp_path / "granted"
     granted.mkdir()
     (granted / "notes.txt").write_text("hello from the granted folder")
-    Settings(granted_folder=str(granted)).save(settings_file)
+    Settings(granted_folder=str(granted), tool_policies=FILE_TOOLS_ALLOWED).save(settings_file)
 
     inside = with_client(
         backend.data_dir,

@@ -44,7 +44,7 @@ from backend.stream.redis_stream import stream_key
 from backend.supervisor.binaries import find_temporal
 from backend.temporal_connect import TASK_QUEUE
 from backend.workflows.conversation_types import ConversationView
-from tests.support.chat import record_turn, with_client
+from tests.support.chat import FILE_TOOLS_ALLOWED, record_turn, with_client
 from tests.support.serve_process import ServeProcess, wait_until
 
 T = TypeVar("T")
@@ -120,7 +120,7 @@ def granted_secret(backend: ServeProcess, tmp_path: Path) -> Iterator[tuple[Path
     path.write_text(secret)
     path.chmod(0o600)
     settings = backend.data_dir / "settings.json"
-    Settings(granted_folder=str(granted)).save(settings)
+    Settings(granted_folder=str(granted), tool_policies=FILE_TOOLS_ALLOWED).save(settings)
     yield path, secret
     Settings().save(settings)
 
