@@ -25,7 +25,9 @@ from backend.client.api import (
     read_history,
 )
 from backend.client.errors import (
+    ApprovalNotPending,
     BackendUnreachable,
+    DuraChatError,
     MessageRejected,
     NoSuchConversation,
     StoreError,
@@ -34,7 +36,7 @@ from backend.client.outbox import Delivery, Outbox, deliver_held
 from backend.client.store import ConversationStore
 from backend.local.paths import DataDir
 from backend.stream.events import StreamEvent
-from backend.workflows.conversation_types import ConversationView
+from backend.workflows.conversation_types import ConversationView, PendingApproval
 from desktop.chat.transcript_model import TranscriptModel
 from desktop.jobs import Jobs
 
@@ -51,6 +53,10 @@ HELD_NOTE = "they will be sent when it is back"
 # Turns read from the store at a time: a conversation opens with its newest page (more
 # than a tall window shows), and older pages come as the user scrolls up to them.
 PAGE_TURNS = 30
+# A decision the backend has not taken in this long is said to have failed (the card
+# can be used again; a decision taken late after all settles the call anyway).
+DECIDE_TIMEOUT_S = 30.0
+APPROVAL_EVENTS = ("approval_requested", "approval_settled")
 
 
 class ChatSession(QObject):
@@ -65,6 +71,13 @@ class ChatSession(QObject):
     turn_settled = Signal(str, str, str)  # conversation id, turn id, status
     message_returned = Signal(str, str)  # a message not sent, and why: back to the composer
     backend_ready = Signal()  # attached, the list read, the last conversation reopened
+    # Every tool call waiting for the user's decision, in any conversation, oldest first
+    # (list[PendingApproval]); emitted when that changes.
+    approvals_changed = Signal(list)
+    # A call began waiting since the session started: live, or seen in the store as a
+    # reply generates elsewhere (the calls already waiting at start are not news).
+    approval_requested = Signal(object)  # PendingApproval
+    decision_done = Signal(str, str)  # call id, and "" once taken, else why it was not
     shut_down = Signal()  # every task ended and the store closed
 
     def __init__(self, data: DataDir, parent: QObject | None = None) -> None:
@@ -91,6 +104,9 @@ class ChatSession(QObject):
         self._list_timer = self._timer(LIST_WATCH_MS, self.refresh_soon)
         self._older_wanted: tuple[str, str] | None = None  # conversation id, before turn
         self._older_timer = self._timer(0, self._load_older)
+        self.approvals: dict[str, PendingApproval] = {}  # by call id, as the store has them
+        self._approvals_read = False
+        self._decided: set[str] = set()  # decisions taken, their settling still to come
 
     def _task_failed(self, exc: BaseException) -> None:
         self.status_changed.emit(f"Error: {str(exc) or type(exc).__name__}")
@@ -137,6 +153,7 @@ class ChatSession(QObject):
     def _read_list(self) -> None:
         self.conversations = list_summaries(self.store, self.search)
         self.conversations_changed.emit(self.conversations)
+        self._read_approvals()
         # The open conversation's reply is followed, and its follower reads the list
         # when it ends; others are watched (each read is cheap, but not per token).
         unseen = any(
@@ -147,6 +164,71 @@ class ChatSession(QObject):
 
     async def refresh_conversations(self) -> None:
         self._read_list()
+
+    # -- tool approvals ---------------------------------------------------------------
+
+    def _read_approvals(self) -> None:
+        """The calls waiting for the user, as the store has them (a cheap read): the
+        open conversation's show their cards, the list its marks."""
+        try:
+            pending = self.store.pending_approvals()
+        except StoreError as exc:
+            log.warning("pending approvals unreadable: %s", exc)
+            return
+        now = {p.call_id: p for p in pending}
+        if list(now) == list(self.approvals):
+            self._show_approvals()
+            return
+        fresh = [p for call_id, p in now.items() if call_id not in self.approvals]
+        self.approvals = now
+        self._decided &= set(now)  # settled: no longer kept back
+        self._show_approvals()
+        self.approvals_changed.emit(pending)
+        if self._approvals_read:
+            for approval in fresh:
+                self.approval_requested.emit(approval)
+        self._approvals_read = True
+
+    def _show_approvals(self) -> None:
+        for approval in self.approvals.values():
+            if approval.call_id not in self._decided:
+                self.model.add_approval(approval)
+
+    def decide(self, call_id: str, allow: bool, always: bool = False, reason: str = "") -> None:
+        """Allow (``always``: this tool from now on) or deny a call that waits; the
+        outcome comes as ``decision_done``."""
+        self._jobs.spawn(self._decide(call_id, allow, always, reason.strip() or None))
+
+    async def _decide(self, call_id: str, allow: bool, always: bool, reason: str | None) -> None:
+        client = self.client
+        if client is None:
+            self.decision_done.emit(call_id, "Not sent: the backend is not connected yet")
+            return
+        try:
+            await asyncio.wait_for(
+                client.decide(call_id, allow=allow, always=always, reason=reason),
+                DECIDE_TIMEOUT_S,
+            )
+        except ApprovalNotPending as exc:
+            self.decision_done.emit(call_id, f"This call no longer waits for a decision: {exc}")
+            self._read_approvals()
+            return
+        except TimeoutError:
+            self.decision_done.emit(call_id, "Not sent: the backend did not answer; try again")
+            return
+        except DuraChatError as exc:
+            self.decision_done.emit(call_id, f"Not sent: {exc}")
+            return
+        except Exception as exc:  # noqa: BLE001 - the card must not stay busy
+            log.exception("a tool approval decision failed")
+            self.decision_done.emit(call_id, f"Not sent: {str(exc) or type(exc).__name__}")
+            return
+        # Taken: the workflow goes on. Its settling (the store, the live event) follows;
+        # till then the store still lists the call, not to be shown waiting again.
+        self._decided.add(call_id)
+        self.model.settle_approval(call_id, allow, reason)
+        self.model.flush()
+        self.decision_done.emit(call_id, "")
 
     def refresh_soon(self) -> None:
         self._jobs.spawn(self.refresh_conversations(), "refresh")
@@ -237,6 +319,7 @@ class ChatSession(QObject):
             return
         self.model.load(view)
         self._show_held(conversation_id)
+        self._read_approvals()  # a wait begun before the window opened shows its card
         self._follow_running(view)
 
     def load_older(self, before: str) -> None:
@@ -312,6 +395,9 @@ class ChatSession(QObject):
                 else:
                     last = item
                     self.model.apply_event(item)
+                    if item.type in APPROVAL_EVENTS:
+                        # The store has it already (it is written before it is told).
+                        self._read_approvals()
         except NoSuchConversation:
             return  # the conversation was deleted meanwhile: nothing left to follow
         finally:

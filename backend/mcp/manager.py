@@ -23,7 +23,7 @@ from temporalio.worker import Worker
 
 from backend.mcp import config as mcp_config
 from backend.mcp.config import McpConfig, McpConfigError, config_hash
-from backend.mcp.probe import probe, probe_all
+from backend.mcp.probe import PROBE_TIMEOUT_S, probe, probe_all
 from backend.mcp.servers import make_server
 from backend.mcp.status import ServerStatus, current, write_statuses
 from backend.temporal_connect import MCP_TASK_QUEUE
@@ -33,6 +33,8 @@ log = logging.getLogger("durachat.mcp")
 
 POLL_S = 0.5  # how often mcp.json is looked at
 RETRY_FAILED_S = 60.0  # how often a server that could not start is tried again
+# How long a turn waits for servers being checked (each check has its own limit).
+SETTLE_WAIT_S = PROBE_TIMEOUT_S + 5
 
 # A client whose OpenAI Agents plugin serves these server factories (``mcp_servers``).
 Connect = Callable[[dict[str, Callable[[], object]]], Awaitable[Client]]
@@ -46,9 +48,15 @@ class McpManager:
         self._log_dir = log_dir
         self._config = McpConfig()
         self._statuses: dict[str, ServerStatus] = {}
+        # Set while no check is under way: a turn that begins during one waits for it,
+        # so a message sent just after start-up (or an edit) gets the server's tools.
+        self._settled = asyncio.Event()
 
-    def ready(self) -> list[ServerSetup]:
-        """The servers a turn may use now: checked and listed their tools."""
+    async def ready(self) -> list[ServerSetup]:
+        """The servers a turn may use now: checked and listed their tools (after the
+        check under way, if any, has ended)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._settled.wait(), SETTLE_WAIT_S)
         out = []
         for name, server in self._config.enabled().items():
             found = self._statuses.get(name)
@@ -82,11 +90,13 @@ class McpManager:
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             stamp = self._stamp()
+            self._settled.clear()
             self._config = self._load()
             self._statuses = {}
             self._publish()  # "starting" for each, until checked
             self._statuses = await probe_all(self._config, self._log_dir)
             self._publish()
+            self._settled.set()
             for s in self._statuses.values():
                 if s.status == "failed":
                     log.warning("MCP server %s cannot be used: %s", s.name, s.error)

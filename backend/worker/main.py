@@ -11,7 +11,7 @@ import gc
 import logging
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -59,15 +59,19 @@ MODEL_PARAMS = ModelActivityParameters(
 )
 
 
+async def _no_servers() -> list[ServerSetup]:
+    return []
+
+
 def build_worker(
     client: Client,
     services: WorkerServices,
-    mcp_servers: Callable[[], list[ServerSetup]] = list,
+    mcp_servers: Callable[[], Awaitable[list[ServerSetup]]] | None = None,
 ) -> Worker:
     tools = ToolActivities(services.publisher, services.settings, services.store)
     turns = TurnActivities(services.publisher, services.reader, services.store, services.settings)
     tool_calls = ToolCallActivities(
-        services.publisher, services.store, services.settings, mcp_servers
+        services.publisher, services.store, services.settings, mcp_servers or _no_servers
     )
     return Worker(
         client,

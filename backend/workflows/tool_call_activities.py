@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from pydantic import BaseModel, Field
 from temporalio import activity
@@ -48,7 +48,7 @@ class ToolCallActivities:
         publisher: EventPublisher,
         store: ConversationStore,
         settings: Callable[[], Settings],
-        servers: Callable[[], list[ServerSetup]],
+        servers: Callable[[], Awaitable[list[ServerSetup]]],
     ) -> None:
         self._publisher = publisher
         self._store = store
@@ -64,7 +64,7 @@ class ToolCallActivities:
             # anything asks (the window and doctor say the file is damaged).
             activity.logger.warning("tool policies unreadable, using the defaults: %s", exc)
             policies = {}
-        return ToolSetup(servers=self._servers(), policies=policies)
+        return ToolSetup(servers=await self._servers(), policies=policies)
 
     @activity.defn(name="durachat_request_approval")
     async def request_approval(self, pending: PendingApproval) -> None:

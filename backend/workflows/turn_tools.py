@@ -54,6 +54,8 @@ with workflow.unsafe.imports_passed_through():
     )
 
 LOCAL = timedelta(seconds=10)
+# Setup waits for MCP servers being checked (at start-up, or after mcp.json changed).
+SETUP = timedelta(seconds=60)
 BUILTIN_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(milliseconds=200))
 # Listing a server's tools only reads: tried twice, then the turn goes on without them.
 LIST_RETRY = RetryPolicy(maximum_attempts=2, initial_interval=timedelta(milliseconds=200))
@@ -89,7 +91,7 @@ class TurnTools:
     async def setup(self) -> list[FunctionTool]:
         """The tools to offer in this turn (the same objects while nothing changed)."""
         setup: ToolSetup = await workflow.execute_local_activity_method(
-            ToolCallActivities.tool_setup, start_to_close_timeout=LOCAL
+            ToolCallActivities.tool_setup, start_to_close_timeout=SETUP
         )
         self._servers = {s.name: s for s in setup.servers}
         listed: dict[str, list[McpTool]] = {}

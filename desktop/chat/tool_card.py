@@ -42,8 +42,31 @@ def duration_text(duration_ms: float) -> str:
     return f"{duration_ms:.0f} ms" if duration_ms < 1000 else f"{duration_ms / 1000:.1f} s"
 
 
+# What a card says of a call's state, where the status alone would not do.
+STATE_WORDS = {
+    "running": "running…",
+    "waiting": "waiting for approval",
+    "error": "failed",
+    "denied": "denied",
+}
+# The state icon (and its colour role) once a call is no longer running.
+STATE_ICONS = {
+    "done": ("circle-check", "success"),
+    "error": ("circle-x", "danger"),
+    "waiting": ("shield-alert", "warning"),
+    "denied": ("shield-x", "danger"),
+}
+
+
+def source_text(server: str | None) -> str:
+    """Where a tool comes from, in words."""
+    return server if server else "built-in"
+
+
 def card_text(call: ToolCallItem) -> str:
-    text = f"{call.name}({short_arguments(call.arguments)}) — {call.status}"
+    name = f"{call.name} · {call.server}" if call.server else call.name
+    status = "waiting for approval" if call.waiting else call.status
+    text = f"{name}({short_arguments(call.arguments)}) — {status}"
     if call.duration_ms is not None:
         text += f" · {duration_text(call.duration_ms)}"
     return text
@@ -92,6 +115,9 @@ class ToolCard(QPushButton):
         self.tool_icon = IconLabel("wrench", "text_muted", ICON)
         self.name_label = QLabel()
         self.name_label.setObjectName("toolName")
+        self.server_label = QLabel()  # "· server" for an MCP tool
+        self.server_label.setObjectName("toolServer")
+        self.server_label.hide()
         self.args_label = QLabel()
         self.args_label.setObjectName("toolArgs")
         self.spinner = Spinner()
@@ -105,35 +131,38 @@ class ToolCard(QPushButton):
         row.setSpacing(SPACING.sm - 2)
         row.addWidget(self.tool_icon)
         row.addWidget(self.name_label)
+        row.addWidget(self.server_label)
         row.addWidget(self.args_label, 1)
         row.addSpacing(SPACING.xs)
         for part in (self.spinner, self.state_icon, self.state_label, self.duration_label):
             row.addWidget(part)
             # Clicks anywhere on the card are the card's.
             part.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        for label in (self.name_label, self.args_label):
+        for label in (self.name_label, self.server_label, self.args_label):
             label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.state = ""
 
     def show_call(self, call: ToolCallItem) -> None:
-        text, tip = card_text(call), call.error or call.output or "running…"
+        text = card_text(call)
+        tip = call.error or call.output or STATE_WORDS.get(call.status, call.status)
+        if call.server:
+            tip = f"{tip}\n(from the MCP server {call.server})"
         if (text, tip) == (self.text(), self.toolTip()):
             return
         self.setText(text)
         self.setAccessibleName(f"Tool call {text}")
         self.setToolTip(tip)
         self.name_label.setText(call.name)
+        self.server_label.setText(f"· {call.server}" if call.server else "")
+        self.server_label.setVisible(bool(call.server))
         self.args_label.setText(short_arguments(call.arguments))
         self.args_label.setVisible(bool(self.args_label.text()))
         running = call.status == "running"
         self.spinner.setVisible(running)
         self.state_icon.setVisible(not running)
         if not running:
-            failed = call.status == "error"
-            self.state_icon.set_icon(
-                "circle-x" if failed else "circle-check", "danger" if failed else "success"
-            )
-        self._set_state(call.status, {"running": "running…", "error": "failed"}.get(call.status))
+            self.state_icon.set_icon(*STATE_ICONS.get(call.status, STATE_ICONS["done"]))
+        self._set_state(call.status, STATE_WORDS.get(call.status))
         duration = call.duration_ms
         self.duration_label.setText(duration_text(duration) if duration is not None else "")
         self.duration_label.setVisible(duration is not None)

@@ -22,6 +22,7 @@ from desktop.chat.tool_panel_rows import (
     CALL_ID_ROLE,
     DURATION_ROLE,
     NAME_ROLE,
+    SERVER_ROLE,
     STATUS_ROLE,
     ToolCallRowDelegate,
     row_text,
@@ -42,6 +43,7 @@ def _fill(item: QListWidgetItem, call: ToolCallItem) -> None:
         (NAME_ROLE, call.name),
         (STATUS_ROLE, call.status),
         (DURATION_ROLE, duration),
+        (SERVER_ROLE, call.server or ""),
     ):
         if item.data(role) != value:  # an unchanged row is not repainted
             item.setData(role, value)

@@ -26,7 +26,8 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.chat.icon_widgets import CopyButton, IconLabel
-from desktop.chat.tool_card import duration_text
+from desktop.chat.tool_card import duration_text, source_text
+from desktop.chat.tool_panel_rows import CHIP_WORDS
 from desktop.chat.transcript_model import ToolCallItem
 from desktop.style.tokens import SPACING
 
@@ -61,8 +62,9 @@ def when(ts: float | None) -> str:
 
 def describe(call: ToolCallItem) -> str:
     lines = [
-        f"{call.name}  [{call.status}]",
+        f"{call.name}  [{CHIP_WORDS.get(call.status, call.status)}]",
         f"call id:  {call.call_id}",
+        f"from:     {source_text(call.server)}",
         f"started:  {when(call.started_at)}",
         f"ended:    {when(call.ended_at)}",
         "duration: " + (f"{call.duration_ms:.0f} ms" if call.duration_ms is not None else "—"),
@@ -240,7 +242,7 @@ class ToolCallDetails(QScrollArea):
         grid.setVerticalSpacing(SPACING.xxs)
         grid.setColumnStretch(1, 1)
         self.values: dict[str, QLabel] = {}
-        for row, key in enumerate(("call id", "started", "ended", "duration", "attempts")):
+        for row, key in enumerate(("call id", "from", "started", "ended", "duration", "attempts")):
             label = QLabel(key)
             label.setObjectName("toolMetaKey")
             value = QLabel()
@@ -287,11 +289,12 @@ class ToolCallDetails(QScrollArea):
         if call is None:
             return
         self.name_label.set_full_text(call.name)
-        self.chip.setText(call.status)
+        self.chip.setText(CHIP_WORDS.get(call.status, call.status))
         repolish(self.chip, "state", call.status)
         duration = call.duration_ms
         for key, text in (
             ("call id", call.call_id),
+            ("from", f"MCP server {call.server}" if call.server else "built-in"),
             ("started", when(call.started_at)),
             ("ended", when(call.ended_at)),
             ("duration", duration_text(duration) if duration is not None else "—"),
@@ -301,8 +304,9 @@ class ToolCallDetails(QScrollArea):
         self.error_box.setVisible(bool(call.error))
         self.error_label.setText(call.error or "")
         self.arguments.show_text(pretty(call.arguments), "No arguments")
-        running = call.status == "running"
-        self.result.show_text(
-            pretty(call.output) if call.output is not None else None,
-            "Running…" if running else "No result",
-        )
+        missing = {
+            "running": "Running…",
+            "waiting": "Waiting for your approval: not run yet",
+            "denied": "Denied: not run",
+        }.get(call.status, "No result")
+        self.result.show_text(pretty(call.output) if call.output is not None else None, missing)

@@ -24,6 +24,10 @@ CALL_ID_ROLE = Qt.ItemDataRole.UserRole
 NAME_ROLE = Qt.ItemDataRole.UserRole + 1
 STATUS_ROLE = Qt.ItemDataRole.UserRole + 2
 DURATION_ROLE = Qt.ItemDataRole.UserRole + 3
+SERVER_ROLE = Qt.ItemDataRole.UserRole + 4  # the MCP server's name; "" for a built-in tool
+
+# A status chip's words, where the status alone would not say it.
+CHIP_WORDS = {"waiting": "waiting for approval"}
 
 ICON = 14
 ROW_MARGIN = SPACING.xs  # between a row's rounded background and the list's edge
@@ -31,7 +35,8 @@ ROW_MARGIN = SPACING.xs  # between a row's rounded background and the list's edg
 
 def row_text(call: ToolCallItem) -> str:
     """What a row says in words: its accessible text, and what tests read."""
-    text = f"{call.name} — {call.status}"
+    name = f"{call.name} · {call.server}" if call.server else call.name
+    text = f"{name} — {CHIP_WORDS.get(call.status, call.status)}"
     if call.duration_ms is not None:
         text += f" · {duration_text(call.duration_ms)}"
     return text
@@ -42,8 +47,10 @@ def chip_colors(c: Palette, status: str) -> tuple[str, str]:
     accent while running — the same meanings as the inline tool card."""
     if status == "done":
         return c.success, mix(c.surface, c.success, 0.14)
-    if status == "error":
+    if status in ("error", "denied"):
         return c.danger, c.danger_soft
+    if status == "waiting":
+        return c.warning, mix(c.surface, c.warning, 0.14)
     return c.accent, c.accent_soft
 
 
@@ -104,10 +111,11 @@ class ToolCallRowDelegate(QStyledItemDelegate):
             )
             right -= width + SPACING.sm
         if status:
+            words = CHIP_WORDS.get(status, status)
             chip_font = _scaled(option.font, TYPE.caption, TYPE.weight_medium)
             painter.setFont(chip_font)
             metrics = QFontMetrics(chip_font)
-            width = metrics.horizontalAdvance(status) + 2 * SPACING.sm
+            width = metrics.horizontalAdvance(words) + 2 * SPACING.sm
             height = metrics.height() + SPACING.xxs * 2
             chip = QRectF(right - width, inner.center().y() - height / 2 + 1, width, height)
             fg, bg = chip_colors(c, status)
@@ -115,7 +123,7 @@ class ToolCallRowDelegate(QStyledItemDelegate):
             painter.setBrush(QColor(bg))
             painter.drawRoundedRect(chip, height / 2, height / 2)
             painter.setPen(QColor(fg))
-            painter.drawText(chip, Qt.AlignmentFlag.AlignCenter, status)
+            painter.drawText(chip, Qt.AlignmentFlag.AlignCenter, words)
             right = int(chip.left()) - SPACING.sm
 
         left = inner.left()
@@ -132,4 +140,18 @@ class ToolCallRowDelegate(QStyledItemDelegate):
         painter.drawText(
             name_rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, name
         )
+        server = index.data(SERVER_ROLE) or ""
+        if server:  # "· server", muted, in what the name leaves
+            left += QFontMetrics(name_font).horizontalAdvance(name) + SPACING.xs
+            small = _scaled(option.font, TYPE.small)
+            painter.setFont(small)
+            painter.setPen(QColor(c.text_muted))
+            rest = QRect(left, inner.top(), max(0, right - left), inner.height())
+            painter.drawText(
+                rest,
+                Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
+                QFontMetrics(small).elidedText(
+                    f"· {server}", Qt.TextElideMode.ElideRight, rest.width()
+                ),
+            )
         painter.restore()

@@ -16,9 +16,17 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from backend.stream.events import StreamEvent
 from backend.stream.turn_text import TurnText
-from backend.workflows.conversation_types import ConversationView, Turn
+from backend.workflows.conversation_types import ConversationView, PendingApproval, Turn
 
 FRAME_MS = 16  # ~60 Hz
+# A call still waiting for the user when its turn ended (Stop cancels the wait).
+NOT_DECIDED = "not run: the reply ended before a decision"
+
+
+def denied_error(reason: str | None) -> str:
+    """What a denied call's record says (as the workflow writes it)."""
+    reason = " ".join((reason or "").split())
+    return "denied by the user" + (f": {reason}" if reason else "")
 
 
 @dataclass
@@ -26,13 +34,19 @@ class ToolCallItem:
     call_id: str
     name: str
     arguments: str
-    status: str = "running"  # running / done / error
+    # waiting (for the user's approval) / running / done / error / denied (by the user)
+    status: str = "running"
     output: str | None = None
     error: str | None = None
     started_at: float | None = None
     ended_at: float | None = None
     duration_ms: float | None = None
     attempts: int = 0
+    server: str | None = None  # the MCP server it runs on; None for a built-in tool
+
+    @property
+    def waiting(self) -> bool:
+        return self.status == "waiting"
 
 
 @dataclass
@@ -85,9 +99,18 @@ class TurnItem:
                 r.ended_at,
                 r.duration_ms,
                 r.attempts,
+                r.server,
             )
             for r in turn.tool_calls
         }
+        if self.finished:
+            self.end_waits()
+
+    def end_waits(self) -> None:
+        """The turn is over: a call that still waited for the user never ran."""
+        for call in self.tool_calls.values():
+            if call.waiting:
+                call.status, call.error = "error", NOT_DECIDED
 
     def set_error(self, kind: str, message: str) -> None:
         self.error_kind, self.error_message = kind, message
@@ -120,6 +143,9 @@ class TranscriptModel(QObject):
         self.earlier_turns = 0
         self.context_starts_at: str | None = None
         self._older_pending = False
+        # Calls whose wait for the user is over: a late read of the store (or a
+        # replayed request) does not bring their approval card back.
+        self._settled: set[str] = set()
         self._dirty: dict[str, None] = {}
         self._tools_dirty = False
         self.flushes = 0  # how many coalesced updates were announced (for tests)
@@ -137,6 +163,7 @@ class TranscriptModel(QObject):
         self.earlier_turns = 0
         self.context_starts_at = None
         self._older_pending = False
+        self._settled = set()
         self._dirty.clear()
         self.reset.emit()
         self.tool_calls_changed.emit()
@@ -270,6 +297,58 @@ class TranscriptModel(QObject):
         if item is not None:
             item.live = TurnText()
 
+    # -- approvals -----------------------------------------------------------------------
+
+    def add_approval(self, pending: PendingApproval) -> None:
+        """A call of this conversation waits for the user (as the store says): shown
+        with its approval card, even when its live events are gone (a wait begun before
+        the window opened, or before a restart)."""
+        if pending.conversation_id != self.conversation_id or pending.call_id in self._settled:
+            return
+        item = self.turns.get(pending.turn_id)
+        if item is None or item.finished:
+            return
+        call = item.tool_calls.get(pending.call_id)
+        if call is None:
+            item.tool_calls[pending.call_id] = ToolCallItem(
+                pending.call_id,
+                pending.tool,
+                pending.arguments,
+                "waiting",
+                started_at=pending.requested_at,
+                server=pending.server,
+            )
+        elif call.status not in ("waiting", "running"):
+            return  # it ended meanwhile
+        elif (call.status, call.server) == ("waiting", pending.server):
+            return  # shown already
+        else:
+            call.status, call.server = "waiting", pending.server
+            call.arguments = call.arguments or pending.arguments
+        self._mark(item.turn_id, tools=True)
+
+    def settle_approval(
+        self, call_id: str, allowed: bool, reason: str | None = None, at: float | None = None
+    ) -> None:
+        """The user decided: the call runs, or is denied (and never runs)."""
+        self._settled.add(call_id)
+        for item in self.turns.values():
+            call = item.tool_calls.get(call_id)
+            if call is None:
+                continue
+            if call.waiting:
+                if allowed:
+                    call.status = "running"
+                else:
+                    call.status, call.error = "denied", denied_error(reason)
+                    call.ended_at = at
+                self._mark(item.turn_id, tools=True)
+            return
+
+    def waiting_calls(self) -> list[ToolCallItem]:
+        """The calls of the loaded turns that wait for the user's decision."""
+        return [c for c in self.all_tool_calls() if c.waiting]
+
     # -- live events ---------------------------------------------------------------------
 
     def apply_event(self, event: StreamEvent) -> None:
@@ -311,16 +390,34 @@ class TranscriptModel(QObject):
                 call.duration_ms, call.ended_at = event.duration_ms, event.ts
                 call.attempts = max(call.attempts, event.attempt)
                 tools = True
+            case "approval_requested":
+                if event.call_id in self._settled or item.finished:
+                    return
+                call = item.tool_calls.setdefault(
+                    event.call_id,
+                    ToolCallItem(event.call_id, event.name, event.arguments, started_at=event.ts),
+                )
+                if call.status == "running":
+                    call.status = "waiting"
+                call.server = event.server
+                call.arguments = call.arguments or event.arguments
+                tools = True
+            case "approval_settled":
+                self.settle_approval(event.call_id, event.allowed, event.reason, event.ts)
+                return
             case "turn_done":
                 item.sync_live()
+                item.end_waits()
                 item.status = "done"
                 item.input_tokens, item.output_tokens = event.input_tokens, event.output_tokens
             case "turn_failed":
                 item.sync_live()
+                item.end_waits()
                 item.status = "failed"
                 item.set_error(event.kind, event.message)
             case "turn_cancelled":
                 item.sync_live()
+                item.end_waits()
                 item.status = "stopped"
                 item.reply = event.partial or item.reply
         self._mark(event.turn_id, tools)

@@ -14,6 +14,7 @@ from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QApplication, QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
+from desktop.chat.approval_card import ApprovalCard
 from desktop.chat.tool_card import ToolCard, card_text, short_arguments
 from desktop.chat.transcript_model import TranscriptModel
 from desktop.chat.turn_widget import COLUMN_WIDTH, DEFAULT_ASSISTANT, TurnWidget
@@ -34,6 +35,7 @@ class TranscriptView(QScrollArea):
 
     tool_clicked = Signal(str)
     retry_requested = Signal(str)  # the user text of a turn whose Retry was clicked
+    approval_decided = Signal(str, bool, bool, str)  # call id, allow, always, reason
 
     def __init__(self, model: TranscriptModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -107,6 +109,18 @@ class TranscriptView(QScrollArea):
             self._restore(self._kept)
         self._edge_timer.start()
 
+    def show_decision_error(self, call_id: str, message: str) -> None:
+        """A decision on a waiting call was not taken: its approval card says why."""
+        for widget in self.widgets.values():
+            if widget.show_decision_error(call_id, message):
+                return
+
+    def approval_card(self, call_id: str) -> ApprovalCard | None:
+        """The approval card shown for a waiting call, if its turn is built."""
+        return next(
+            (w.approvals[call_id] for w in self.widgets.values() if call_id in w.approvals), None
+        )
+
     # -- the model's changes ---------------------------------------------------------
 
     def rebuild(self) -> None:
@@ -164,6 +178,7 @@ class TranscriptView(QScrollArea):
             widget = self.widgets[turn_id] = TurnWidget(turn_id, self.assistant)
             widget.tool_clicked.connect(self.tool_clicked)
             widget.retry_requested.connect(self.retry_requested)
+            widget.approval_decided.connect(self.approval_decided)
             self._layout.insertWidget(1 + at + offset, widget)  # after the top note
             # Shown now, not when the layout's queued call would: a hidden widget takes
             # no room, and the room it takes is what keeps the view in place.

@@ -11,6 +11,7 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
+    QApplication,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -20,12 +21,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.chat.approval_card import ApprovalCard
 from desktop.chat.icon_widgets import CopyButton, IconButton
 from desktop.chat.message_actions import ROW_HEIGHT, MessageActions
 from desktop.chat.reply_view import ReplyView
 from desktop.chat.text_block import TextBlock
 from desktop.chat.tool_card import ToolCard
-from desktop.chat.transcript_model import TurnItem
+from desktop.chat.transcript_model import ToolCallItem, TurnItem
 from desktop.chat.turn_parts import (
     ContextMarker,
     ErrorBox,
@@ -60,6 +62,8 @@ class TurnWidget(QFrame):
 
     tool_clicked = Signal(str)
     retry_requested = Signal(str)  # the turn's user text, to send again
+    # A waiting call's approval card was answered: call id, allow, always, reason.
+    approval_decided = Signal(str, bool, bool, str)
 
     def __init__(
         self, turn_id: str, assistant: str = DEFAULT_ASSISTANT, parent: QWidget | None = None
@@ -115,6 +119,8 @@ class TurnWidget(QFrame):
         self.cards_box.setSpacing(SPACING.xs + 2)
         box.addLayout(self.cards_box)
         self.cards: dict[str, ToolCard] = {}
+        # Calls waiting for the user: their approval card stands where the tool card is.
+        self.approvals: dict[str, ApprovalCard] = {}
 
         self.reply = ReplyView()
         self.reply.setObjectName("assistantMessage")
@@ -254,6 +260,7 @@ class TurnWidget(QFrame):
                 card.clicked.connect(lambda _=False, c=call.call_id: self.tool_clicked.emit(c))
                 self.cards_box.addWidget(card, 0, Qt.AlignmentFlag.AlignLeft)
             card.show_call(call)
+            self._show_approval(card, call, call.waiting and not turn.finished)
 
         self.reply.set_markdown(turn.reply)
         set_shown(self.reply, bool(turn.reply))
@@ -270,6 +277,35 @@ class TurnWidget(QFrame):
         self._show_actions()
         self._show_retry()
         self.show_status(turn, behind_another)
+
+    def _show_approval(self, card: ToolCard, call: ToolCallItem, asking: bool) -> None:
+        approval = self.approvals.get(call.call_id)
+        if asking:
+            if approval is None:
+                approval = self.approvals[call.call_id] = ApprovalCard(call.call_id)
+                approval.decided.connect(self.approval_decided)
+                self.cards_box.insertWidget(self.cards_box.indexOf(card) + 1, approval)
+            approval.show_call(call)
+            set_shown(card, False)
+        elif approval is not None:
+            # The wait is over: the card gives way to the call's tool card (which takes
+            # the keyboard focus if the card had it, so it is not lost).
+            focus = QApplication.focusWidget()
+            focused = focus is not None and approval.isAncestorOf(focus)
+            del self.approvals[call.call_id]
+            self.cards_box.removeWidget(approval)
+            approval.hide()
+            approval.deleteLater()
+            set_shown(card, True)
+            if focused:
+                card.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def show_decision_error(self, call_id: str, message: str) -> bool:
+        """A decision on one of this turn's calls was not taken; False if none waits here."""
+        approval = self.approvals.get(call_id)
+        if approval is not None:
+            approval.show_error(message)
+        return approval is not None
 
     def show_status(self, turn: TurnItem, behind_another: bool) -> None:
         status = status_text(turn, behind_another)

@@ -45,6 +45,7 @@ def stylesheet(scheme: Scheme, text_scale: int = 100) -> str:
             _transcript,
             _turn,
             _tool_cards,
+            _approval_cards,
             _tool_panel,
             _code_blocks,
         )
@@ -311,13 +312,33 @@ QLabel#toolName {{ color: {c.text}; font-weight: {TYPE.weight_bold}; }}
 QLabel#toolArgs {{ color: {c.text_muted}; font-family: monospace; }}
 QLabel#toolState {{ color: {c.text_muted}; }}
 QLabel#toolState[state="done"] {{ color: {c.success}; }}
-QLabel#toolState[state="error"] {{ color: {c.danger}; }}
+QLabel#toolState[state="error"], QLabel#toolState[state="denied"] {{ color: {c.danger}; }}
+QLabel#toolState[state="waiting"] {{ color: {c.warning}; }}
+QLabel#toolServer {{ color: {c.text_muted}; }}
 QLabel#toolDuration {{ color: {c.text_muted}; font-size: {pt(TYPE.caption)}; }}
+"""
+
+
+def _approval_cards(c: Palette, pt: PointSize) -> str:
+    return f"""
+QFrame#approvalCard {{
+    background: {mix(c.raised, c.warning, 0.06)};
+    border: 1px solid {mix(c.border, c.warning, 0.45)}; border-radius: {RADII.md}px;
+}}
+QLabel#approvalTitle {{ color: {c.text}; font-size: {pt(TYPE.body)}; }}
+QLabel#approvalNote, QLabel#approvalState {{ color: {c.text_muted}; font-size: {pt(TYPE.small)}; }}
+QLabel#approvalSource {{
+    border-radius: {RADII.sm + 2}px; padding: 1px {SPACING.sm}px;
+    font-size: {pt(TYPE.caption)}; font-weight: {TYPE.weight_medium};
+    color: {c.text_muted}; background: {c.hover};
+}}
+QLabel#approvalError {{ color: {c.danger}; font-size: {pt(TYPE.small)}; }}
 """
 
 
 def _tool_panel(c: Palette, pt: PointSize) -> str:
     done_bg = mix(c.surface, c.success, 0.14)  # as the list rows' chips (tool_panel_rows)
+    waiting_bg = mix(c.surface, c.warning, 0.14)
     return f"""
 QWidget#toolPanel, QWidget#toolDetailsPage {{ background: {c.surface}; }}
 QScrollArea#toolDetails {{ background: {c.surface}; border: none; }}
@@ -334,7 +355,14 @@ QLabel#toolChip {{
     color: {c.accent}; background: {c.accent_soft};
 }}
 QLabel#toolChip[state="done"] {{ color: {c.success}; background: {done_bg}; }}
-QLabel#toolChip[state="error"] {{ color: {c.danger}; background: {c.danger_soft}; }}
+QLabel#toolChip[state="error"], QLabel#toolChip[state="denied"] {{
+    color: {c.danger}; background: {c.danger_soft};
+}}
+QLabel#toolChip[state="waiting"] {{ color: {c.warning}; background: {waiting_bg}; }}
+QLabel#toolServerChip {{
+    border-radius: {RADII.sm + 2}px; padding: 1px {SPACING.sm}px;
+    font-size: {pt(TYPE.caption)}; color: {c.text_muted}; background: {c.hover};
+}}
 QLabel#toolMetaKey {{ color: {c.text_muted}; font-size: {pt(TYPE.caption)}; }}
 QLabel#toolMetaValue {{ color: {c.text_muted}; font-size: {pt(TYPE.caption)}; }}
 QLabel#toolSection {{
