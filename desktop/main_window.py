@@ -175,6 +175,7 @@ class MainWindow(QMainWindow):
         self.stop_button.clicked.connect(self.stop_turn)
         self.transcript.tool_clicked.connect(self.select_tool_call)
         self.transcript.retry_requested.connect(self.send_message)
+        self.transcript.approval_decided.connect(session.decide)
         self.retry_button.clicked.connect(self.start)
         self.welcome.prompt_chosen.connect(self.send_message)
         self.welcome.settings_requested.connect(lambda: open_settings(self))
@@ -197,6 +198,10 @@ class MainWindow(QMainWindow):
         session.conversations_changed.connect(lambda _list: self._show_title())
         session.conversation_opened.connect(self._on_opened)
         session.message_returned.connect(self._give_back)
+        session.approvals_changed.connect(
+            lambda waiting: listing.show_waiting({p.conversation_id for p in waiting})
+        )
+        session.decision_done.connect(self._on_decision)
         session.backend_ready.connect(self.ready)
 
     def _set_enabled(self, enabled: bool) -> None:
@@ -343,6 +348,12 @@ class MainWindow(QMainWindow):
 
     def stop_turn(self) -> None:
         self.session.stop_turn()
+
+    def _on_decision(self, call_id: str, error: str) -> None:
+        """A decision on a waiting tool call that was not taken says why on its card."""
+        if error:
+            self.transcript.show_decision_error(call_id, error)
+            self.status_label.setText(error)
 
     def select_tool_call(self, call_id: str) -> None:
         self.tool_dock.set_shown(True)

@@ -176,18 +176,17 @@ class ChatSession(QObject):
             log.warning("pending approvals unreadable: %s", exc)
             return
         now = {p.call_id: p for p in pending}
-        if list(now) == list(self.approvals):
-            self._show_approvals()
-            return
-        fresh = [p for call_id, p in now.items() if call_id not in self.approvals]
-        self.approvals = now
-        self._decided &= set(now)  # settled: no longer kept back
-        self._show_approvals()
-        self.approvals_changed.emit(pending)
-        if self._approvals_read:
-            for approval in fresh:
-                self.approval_requested.emit(approval)
+        changed = list(now) != list(self.approvals)
+        news = [p for p in pending if p.call_id not in self.approvals and self._approvals_read]
         self._approvals_read = True
+        if changed:
+            self.approvals = now
+            self._decided &= set(now)  # settled: no longer kept back
+        self._show_approvals()
+        if changed:
+            self.approvals_changed.emit(pending)
+        for approval in news:
+            self.approval_requested.emit(approval)
 
     def _show_approvals(self) -> None:
         for approval in self.approvals.values():

@@ -241,6 +241,13 @@ class ConversationList(QWidget):
         """A tool call in this conversation waits for the user's approval (or no more)."""
         self._set_flag(conversation_id, self._waiting, Role.WAITING, waiting)
 
+    def show_waiting(self, conversation_ids: set[str]) -> None:
+        """Exactly these conversations have a tool call waiting for approval."""
+        for conversation_id in self._waiting - conversation_ids:
+            self.mark_waiting(conversation_id, False)
+        for conversation_id in conversation_ids - self._waiting:
+            self.mark_waiting(conversation_id, True)
+
     def _set_flag(self, conversation_id: str, flags: set[str], role: Role, on: bool) -> None:
         (flags.add if on else flags.discard)(conversation_id)
         if (item := self._item(conversation_id)) is not None and item.data(role) != on:

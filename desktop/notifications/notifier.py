@@ -1,4 +1,5 @@
-"""``Notifier``: tells the user a reply finished or failed while they looked elsewhere.
+"""``Notifier``: tells the user a reply finished or failed, or a tool call waits for their
+approval, while they looked elsewhere.
 
 Where the platform shows notifications: the freedesktop service on Linux
 (``freedesktop.py``), else a system tray message (Windows, macOS, a Linux desktop
@@ -44,6 +45,18 @@ def reply_notification(conversation_id: str, title: str, status: str, text: str)
     if len(body) > BODY_CHARS:
         body = body[: BODY_CHARS - 1] + "…"
     return Notification(conversation_id, summary, body)
+
+
+def approval_notification(
+    conversation_id: str, title: str, tool: str, server: str | None
+) -> Notification:
+    """What to say of a tool call that waits for the user's decision."""
+    where = f"From the MCP server {server}" if server else "A built-in tool"
+    return Notification(
+        conversation_id,
+        f"DuraChat wants to run {tool}",
+        f"{where}, in “{title or 'New conversation'}”. Allow or deny it in the window.",
+    )
 
 
 class Notifier(QObject):

@@ -5,6 +5,9 @@ user looks elsewhere. Two ways to learn it ended: the open conversation's reply 
 followed (``ChatSession.turn_settled``); one left generating in another conversation
 is seen stopping in the list (``conversations_changed``). A click on the
 notification brings the window forward on that conversation.
+
+A tool call that starts waiting for the user's approval (``ChatSession.approval_requested``:
+live, or seen in the store while a reply generates elsewhere) is news too, once.
 """
 
 from __future__ import annotations
@@ -16,7 +19,13 @@ from PySide6.QtCore import QObject, Signal
 
 from backend.client.api import ConversationSummary, read_history
 from backend.client.errors import NoSuchConversation
-from desktop.notifications.notifier import Notification, Notifier, reply_notification
+from backend.workflows.conversation_types import PendingApproval
+from desktop.notifications.notifier import (
+    Notification,
+    Notifier,
+    approval_notification,
+    reply_notification,
+)
 from desktop.session import ChatSession
 
 NEWS = ("done", "failed")  # a stopped reply was stopped by the user: no news
@@ -44,6 +53,7 @@ class ReplyWatch(QObject):
         session.turn_started.connect(self._on_started)
         session.turn_settled.connect(self._on_settled)
         session.conversations_changed.connect(self._on_listed)
+        session.approval_requested.connect(self._on_approval)
         notifier.activated.connect(self.open_requested)
 
     def _on_started(self, conversation_id: str, _turn_id: str) -> None:
@@ -76,6 +86,15 @@ class ReplyWatch(QObject):
             return
         for conversation_id in ended - {self.session.conversation_id}:
             self._tell_from_store(conversation_id)
+
+    def _on_approval(self, approval: PendingApproval) -> None:
+        if self.is_active() or approval.call_id in self._told:
+            return
+        self._told.add(approval.call_id)
+        title = self.session.title_of(approval.conversation_id)
+        self._spawn(
+            approval_notification(approval.conversation_id, title, approval.tool, approval.server)
+        )
 
     def _tell_from_store(self, conversation_id: str) -> None:
         try:

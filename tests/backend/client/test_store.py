@@ -547,3 +547,40 @@ def test_opening_a_second_store_leaves_the_first_ones_locks_alone(
     finally:
         second.close()
         first.close()
+
+
+def test_a_waiting_call_is_listed_until_decided_or_its_turn_ends(
+    store: ConversationStore,
+) -> None:
+    from backend.workflows.conversation_types import PendingApproval
+
+    running = _turn("t1", "go", status="running", started_at=2.0)
+    store.record_turn("c1", running)
+    asks = [
+        PendingApproval(
+            conversation_id="c1",
+            turn_id="t1",
+            call_id=f"call{n}",
+            tool="append_line",
+            server="files",
+            arguments='{"text": "x"}',
+            requested_at=10.0 + n,
+        )
+        for n in (1, 2)
+    ]
+    for pending in [*asks, asks[0]]:  # a replayed request is written once
+        store.add_approval(pending)
+    assert store.pending_approvals() == asks
+    assert store.pending_approvals("other") == []
+    store.remove_approval("c1", "call1")
+    assert store.pending_approvals("c1") == [asks[1]]
+    waiting = _call("call2", output=None, status="waiting").model_copy(update={"server": "files"})
+    store.record_turn("c1", running.model_copy(update={"tool_calls": [waiting]}))
+    assert store.pending_approvals() == [asks[1]]  # still running: still waiting
+    denied = waiting.model_copy(update={"status": "denied", "error": "denied by the user"})
+    store.record_turn("c1", _turn("t1", "go", "ok", tool_calls=[denied]))
+    assert store.pending_approvals() == []  # the turn ended: nothing waits
+    (call,) = store.history("c1").turns[0].tool_calls
+    assert (call.status, call.server) == ("denied", "files")
+    store.add_approval(asks[0].model_copy(update={"conversation_id": "deleted"}))
+    assert store.pending_approvals() == []  # a conversation deleted meanwhile asks nothing
