@@ -218,7 +218,7 @@ class ChatSession(QObject):
         except DuraChatError as exc:
             self.decision_done.emit(call_id, f"Not sent: {exc}")
             return
-        except Exception as exc:  # noqa: BLE001 - the card must not stay busy
+        except Exception as exc:  # whatever it was, the card must not stay busy
             log.exception("a tool approval decision failed")
             self.decision_done.emit(call_id, f"Not sent: {str(exc) or type(exc).__name__}")
             return

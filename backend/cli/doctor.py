@@ -26,10 +26,13 @@ class Check:
     ok: bool
     detail: str
     warning: bool = False  # worth knowing, but nothing is broken
+    more: tuple[str, ...] = ()  # lines shown under it (an MCP server's stderr)
 
     def line(self) -> str:
         tag = "ok  " if self.ok and not self.warning else ("warn" if self.ok else "FAIL")
-        return f"{tag}  {self.name}: {self.detail}"
+        return "\n".join(
+            [f"{tag}  {self.name}: {self.detail}", *(f"        | {m}" for m in self.more)]
+        )
 
 
 def check_temporal() -> Check:
@@ -139,6 +142,29 @@ def check_running(data: DataDir) -> Check:
     return Check("backend", True, "not running")
 
 
+def check_mcp(data: DataDir) -> list[Check]:
+    """Each MCP server: its tools, or why it cannot be used and what it said. A server
+    that fails is a warning: chats go on with the other tools."""
+    from backend.cli.tools import statuses
+    from backend.mcp.config import McpConfigError
+
+    try:
+        found = statuses(data)
+    except McpConfigError as exc:
+        return [Check("mcp.json", False, str(exc))]
+    checks = []
+    for s in found:
+        name = f"MCP server {s.name}"
+        if s.status == "ready":
+            checks.append(Check(name, True, f"{len(s.tools)} tools"))
+        elif s.status == "disabled":
+            checks.append(Check(name, True, "disabled in mcp.json"))
+        else:
+            why = s.error or "not checked yet"
+            checks.append(Check(name, True, f"cannot be used: {why}", True, tuple(s.stderr[-5:])))
+    return checks
+
+
 def run_doctor(data: DataDir, out: Callable[[str], None] = print) -> int:
     checks = [
         check_temporal(),
@@ -148,6 +174,7 @@ def run_doctor(data: DataDir, out: Callable[[str], None] = print) -> int:
         check_keyring(),
         check_encryption_key(),
         check_running(data),
+        *check_mcp(data),
     ]
     for check in checks:
         out(check.line())

@@ -62,6 +62,8 @@ from backend.workflows.model_context import context_turn
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# How long a decision is offered again to a workflow catching up with its own wait.
+DECIDE_CATCH_UP_S = 30.0
 
 WORKFLOW_TYPE = "Conversation"
 # What conversation ids look like (the client makes them: see new_conversation_id);
@@ -378,17 +380,29 @@ class DuraChatClient:
             except SettingsError as exc:
                 raise MessageRejected(f"{exc}; the call was not approved") from None
         handle = self.temporal.get_workflow_handle(pending.conversation_id)
-        try:
-            await handle.execute_update("decide", decision)
-        except WorkflowUpdateFailedError as exc:
-            cause = exc.cause.message if hasattr(exc.cause, "message") else str(exc.cause)
-            raise ApprovalNotPending(cause) from None
-        except RPCError as exc:
-            if exc.status == RPCStatusCode.NOT_FOUND:
-                raise ApprovalNotPending(
-                    f"the conversation of tool call {call_id} is not running"
-                ) from None
-            raise BackendUnreachable(f"the backend refused the decision: {exc.message}") from exc
+        deadline = time.monotonic() + DECIDE_CATCH_UP_S
+        while True:
+            try:
+                await handle.execute_update("decide", decision)
+                break
+            except WorkflowUpdateFailedError as exc:
+                cause = exc.cause.message if hasattr(exc.cause, "message") else str(exc.cause)
+                # The store notes a waiting call in the same workflow task that begins the
+                # wait; a worker that died before that task was recorded replays it on
+                # the next task, which may be the one that brings this decision. While
+                # the store still lists the call, it is asked again until it is taken.
+                still = any(p.call_id == call_id for p in self.store.pending_approvals())
+                if not still or time.monotonic() > deadline:
+                    raise ApprovalNotPending(cause) from None
+                await asyncio.sleep(0.25)
+            except RPCError as exc:
+                if exc.status == RPCStatusCode.NOT_FOUND:
+                    raise ApprovalNotPending(
+                        f"the conversation of tool call {call_id} is not running"
+                    ) from None
+                raise BackendUnreachable(
+                    f"the backend refused the decision: {exc.message}"
+                ) from exc
         return pending
 
     async def rename(self, conversation_id: str, title: str) -> None:

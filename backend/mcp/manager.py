@@ -23,6 +23,7 @@ from temporalio.worker import Worker
 
 from backend.mcp import config as mcp_config
 from backend.mcp.config import McpConfig, McpConfigError, config_hash
+from backend.mcp.heartbeats import HeartbeatInterceptor
 from backend.mcp.probe import PROBE_TIMEOUT_S, probe, probe_all
 from backend.mcp.servers import make_server
 from backend.mcp.status import ServerStatus, current, write_statuses
@@ -112,6 +113,7 @@ class McpManager:
             worker = Worker(
                 client,
                 task_queue=MCP_TASK_QUEUE,
+                interceptors=[HeartbeatInterceptor()],
                 # A call cut short by a change of mcp.json fails or is retried as
                 # its tool allows, like any other interruption.
                 graceful_shutdown_timeout=timedelta(seconds=2),

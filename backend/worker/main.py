@@ -98,6 +98,10 @@ def build_worker(
         # Closing the app should be quick; a model call cut short is retried on the
         # next worker from its start (the subscriber drops the partial attempt).
         graceful_shutdown_timeout=timedelta(seconds=1),
+        # A workflow task waits this long on the sticky queue of a worker that died
+        # before it goes to the next worker: a decision sent to a conversation whose
+        # worker was killed is taken this much sooner than at the default 10 s.
+        sticky_queue_schedule_to_start_timeout=timedelta(seconds=2),
     )
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError
+from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError, TimeoutType
 
 with workflow.unsafe.imports_passed_through():
     from agents import FunctionTool
@@ -61,6 +61,9 @@ BUILTIN_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(milli
 LIST_RETRY = RetryPolicy(maximum_attempts=2, initial_interval=timedelta(milliseconds=200))
 # Beyond a call's own limit (the server's ``timeout``), time to start the server.
 START_ALLOWANCE = timedelta(seconds=30)
+# The MCP worker beats every second while a call runs (backend/mcp/heartbeats.py):
+# silence this long means the worker died, and the call ends (or is tried again).
+MCP_HEARTBEAT = timedelta(seconds=10)
 # How long an MCP call may wait for the worker's MCP side (it starts over when
 # mcp.json changes) before it fails.
 MCP_PICKUP = timedelta(minutes=2)
@@ -132,6 +135,7 @@ class TurnTools:
             "task_queue": MCP_TASK_QUEUE,
             "schedule_to_start_timeout": MCP_PICKUP,
             "start_to_close_timeout": timedelta(seconds=server.timeout_s) + START_ALLOWANCE,
+            "heartbeat_timeout": MCP_HEARTBEAT,
             "retry_policy": retry,
             "summary": summary[:200],
         }
@@ -344,7 +348,9 @@ def _mcp_failure(tool: OfferedTool, exc: ActivityError) -> str:
     root: BaseException = exc
     while root.__cause__ is not None:
         root = root.__cause__
-    if isinstance(root, TimeoutError) or "timed out" in str(root):
+    if isinstance(root, TimeoutError) and root.type == TimeoutType.HEARTBEAT:
+        what = "stopped during the call (DuraChat's worker stopped)"
+    elif isinstance(root, TimeoutError) or "timed out" in str(root):
         what = "did not answer in time"
     elif "Connection closed" in str(root):
         what = "stopped during the call"

@@ -91,7 +91,9 @@ class ApprovalCard(QFrame):
 
         self.arguments = Section("Arguments")
 
-        self.allow_button = _button("Allow once", "Run this call, and ask again next time", "primary")
+        self.allow_button = _button(
+            "Allow once", "Run this call, and ask again next time", "primary"
+        )
         self.always_button = _button(
             "Always allow this tool", "Run this call, and from now on this tool without asking"
         )
@@ -115,7 +117,9 @@ class ApprovalCard(QFrame):
         self.reason_edit.setMaxLength(MAX_REASON_CHARS)
         self.reason_edit.returnPressed.connect(self._deny)
         self.reason_edit.cancelled.connect(self._take_back)
-        self.confirm_deny = _button("Deny call", "Deny this call, telling the assistant why", "danger")
+        self.confirm_deny = _button(
+            "Deny call", "Deny this call, telling the assistant why", "danger"
+        )
         self.confirm_deny.clicked.connect(self._deny)
         self.cancel_deny = _button("Cancel", "Do not deny: back to the choices (Esc)", "ghost")
         self.cancel_deny.clicked.connect(self._take_back)

@@ -6,6 +6,7 @@ from desktop.chat.transcript_model import TurnItem
 
 QUEUED_BEHIND = "queued — will be sent after the current reply"
 SENDING = "sending…"
+WAITING = "waiting for your decision on a tool call"
 HELD = "held — the backend is not reachable right now; it will be sent when it is back"
 
 # What the user can do about each kind of failure (kinds: backend.workflows.turn_errors);
@@ -24,6 +25,8 @@ def status_text(turn: TurnItem, behind_another: bool) -> str:
     """``behind_another``: an earlier turn of the conversation has not finished yet."""
     if turn.status == "queued":
         return QUEUED_BEHIND if behind_another else SENDING
+    if turn.status == "running" and any(c.waiting for c in turn.tool_calls.values()):
+        return WAITING
     return {
         "held": HELD,
         "running": "generating…",

@@ -286,7 +286,8 @@ class TurnWidget(QFrame):
                 approval.decided.connect(self.approval_decided)
                 self.cards_box.insertWidget(self.cards_box.indexOf(card) + 1, approval)
             approval.show_call(call)
-            set_shown(card, False)
+            # Hidden explicitly (a card just made would otherwise show with its layout).
+            card.setVisible(False)
         elif approval is not None:
             # The wait is over: the card gives way to the call's tool card (which takes
             # the keyboard focus if the card had it, so it is not lost).

@@ -1,4 +1,6 @@
-"""The Settings dialog: provider, base URL, model, API key, granted folder, web UI, theme.
+"""The Settings dialog: provider, base URL, model, API key, granted folder, web UI, theme;
+and on pages of their own (saved at once, not by Save) the MCP servers
+(``mcp_page.py``) and the tool policies (``tools_page.py``).
 
 The API key goes to the OS keyring and nowhere else: the key field never shows a
 stored key (only a placeholder saying one exists), and settings.json never holds it.
@@ -24,6 +26,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -33,6 +36,8 @@ from backend.local.paths import DataDir
 from backend.local.settings import DEFAULT_MODELS, OPENAI_BASE_URL, Settings, SettingsError
 from backend.models.connection_check import ConnectionResult, as_sentence, check_connection
 from backend.models.endpoint import base_url_problem, unsafe_key_problem
+from desktop.settings.mcp_page import McpPage
+from desktop.settings.tools_page import ToolsPage
 
 PROVIDERS = {
     "demo": "Demo model (offline, no key)",
@@ -61,7 +66,7 @@ class SettingsDialog(QDialog):
         self.demo_base_url = demo_base_url
         self._test_task: asyncio.Task[None] | None = None
         self.setWindowTitle("Settings")
-        self.setMinimumWidth(560)
+        self.setMinimumWidth(620)
         load_error: str | None = None
         try:
             self._loaded = Settings.load(data.settings_file)
@@ -143,11 +148,22 @@ class SettingsDialog(QDialog):
         self.buttons.accepted.connect(self.save)
         self.buttons.rejected.connect(self.reject)
 
+        general = QWidget()
+        general_column = QVBoxLayout(general)
+        general_column.addLayout(form)
+        general_column.addLayout(test_row)
+        general_column.addStretch(1)
+        self.mcp_page = McpPage(self.data)
+        self.mcp_page.watch.active = self.isVisible
+        self.tools_page = ToolsPage(self.data, self.mcp_page.watch)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(general, "General")
+        self.tabs.addTab(self.mcp_page, "MCP servers")
+        self.tabs.addTab(self.tools_page, "Tools")
+
         layout = QVBoxLayout(self)
         layout.addWidget(self.error_label)
-        layout.addLayout(form)
-        layout.addLayout(test_row)
-        layout.addStretch(1)
+        layout.addWidget(self.tabs, 1)
         layout.addWidget(self.buttons)
 
     def _load_form(self) -> None:
@@ -260,6 +276,9 @@ class SettingsDialog(QDialog):
         return Settings.model_validate(
             {
                 **self._loaded.model_dump(),  # keeps fields this dialog does not show
+                # Saved as they are now: the Tools page (or "Always allow" on a card)
+                # may have changed them since the dialog opened.
+                "tool_policies": self._policies_now(),
                 "provider": provider,
                 "base_url": base_url or None,
                 "model": model or None,
@@ -268,6 +287,12 @@ class SettingsDialog(QDialog):
                 "theme": self.theme_combo.currentData(),
             }
         )
+
+    def _policies_now(self) -> dict[str, str]:
+        try:
+            return dict(Settings.load(self.data.settings_file).tool_policies)
+        except SettingsError:
+            return dict(self._loaded.tool_policies)
 
     def _problem(self, settings: Settings) -> str | None:
         needs_url = settings.provider == "openai-compatible"

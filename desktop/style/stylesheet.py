@@ -48,6 +48,7 @@ def stylesheet(scheme: Scheme, text_scale: int = 100) -> str:
             _approval_cards,
             _tool_panel,
             _code_blocks,
+            _settings,
         )
     )
 
@@ -153,7 +154,7 @@ QCheckBox::indicator, QRadioButton::indicator {{
 QCheckBox::indicator {{ border-radius: {RADII.sm}px; }}
 QRadioButton::indicator {{ border-radius: 8px; }}
 QCheckBox::indicator:hover, QRadioButton::indicator:hover {{ border-color: {c.accent}; }}
-QCheckBox:focus::indicator, QRadioButton:focus::indicator {{
+QCheckBox::indicator:focus, QRadioButton::indicator:focus {{
     border: 2px solid {c.focus}; width: 12px; height: 12px;
 }}
 QCheckBox::indicator:checked {{
@@ -400,4 +401,31 @@ QToolButton#codeAction {{
 QToolButton#codeAction:hover {{ color: {c.text}; background: {c.hover}; }}
 QToolButton#codeAction:checked {{ color: {c.text}; background: {c.accent_soft}; }}
 QToolButton#codeAction:focus {{ padding: 1px {SPACING.xs + 1}px; }}
+"""
+
+
+def _settings(c: Palette, pt: PointSize) -> str:
+    chip = f"border-radius: {RADII.sm + 2}px; padding: 1px {SPACING.sm}px;"
+    ready_bg = mix(c.surface, c.success, 0.14)
+    return f"""
+QLabel#settingsNote {{ color: {c.text_muted}; }}
+QLabel#settingsNote[state="error"], QLabel#settingsError {{ color: {c.danger}; }}
+QLabel#settingsSection {{ font-weight: {TYPE.weight_bold}; }}
+QFrame#mcpServerRow {{
+    background: {c.raised}; border: 1px solid {c.border}; border-radius: {RADII.md}px;
+}}
+QLabel#mcpServerName {{ font-weight: {TYPE.weight_bold}; }}
+QLabel#mcpServerTools {{ color: {c.text_muted}; }}
+QLabel#mcpServerError {{ color: {c.danger}; }}
+QLabel#mcpServerStderr {{
+    color: {c.text_muted}; background: {c.code_bg}; border-radius: {RADII.sm}px;
+    padding: {SPACING.xs}px {SPACING.sm}px; font-size: {pt(TYPE.small)};
+}}
+QLabel#mcpStatusChip {{
+    {chip} font-size: {pt(TYPE.caption)}; font-weight: {TYPE.weight_medium};
+    color: {c.accent}; background: {c.accent_soft};
+}}
+QLabel#mcpStatusChip[state="ready"] {{ color: {c.success}; background: {ready_bg}; }}
+QLabel#mcpStatusChip[state="failed"] {{ color: {c.danger}; background: {c.danger_soft}; }}
+QLabel#mcpStatusChip[state="disabled"] {{ color: {c.text_muted}; background: {c.hover}; }}
 """

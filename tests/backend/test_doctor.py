@@ -109,3 +109,23 @@ def test_a_key_made_in_a_keyring_that_is_gone_is_a_failure_with_a_fix(tmp_path: 
     line = next(line for line in result.stdout.splitlines() if " encryption key:" in line)
     assert line.startswith("FAIL") and "unlock the keyring" in line
     assert result.returncode == 1
+
+
+def test_an_mcp_server_that_cannot_start_is_named_with_what_it_said(tmp_path: Path) -> None:
+    from tests.support.mcp_setup import stdio_server, write_mcp_json
+
+    data_dir = tmp_path / "data"
+    write_mcp_json(
+        data_dir,
+        {
+            "good": stdio_server(tmp_path),
+            "bad": stdio_server(tmp_path, "--fail-start", "no API token configured"),
+        },
+    )
+    result = run_doctor(data_dir)
+    lines = result.stdout.splitlines()
+    assert "ok    MCP server good: 10 tools" in lines
+    bad = lines.index(
+        "warn  MCP server bad: cannot be used: it exited or closed the connection before answering"
+    )
+    assert "        | no API token configured" in lines[bad + 1 : bad + 6]

@@ -11,6 +11,12 @@ one part with SIGKILL:
 - ``supervisor``: ``durachat serve`` with all its children; started again as a user would;
 - ``window``: the window's process (its backend runs inside it); started again.
 
+Each fault strikes in one of three moments (``phase``): while the reply streams;
+while the turn waits for the user's approval of a tool call (``append_line`` of the
+test MCP server, under ``ask``; approved once the part is back); or while an MCP
+call runs (``slow_append``, which may change things and so is never tried twice;
+it finishes once the test lets it, after the restart).
+
 While a whole backend is down, a second message is sent through the outbox (held,
 then delivered once it is back). Then, with nobody doing anything, the reply in
 flight must finish, and:
@@ -20,7 +26,9 @@ flight must finish, and:
   clearly failed or stopped turn);
 - the subscriber's transcript, rebuilt from the live events, equals the history;
 - the history is the conversation store's, and the workflow agrees with it: it holds
-  no turn the store has as finished, and no turn the store lacks.
+  no turn the store has as finished, and no turn the store lacks;
+- a tool call struck by a fault ran at most once (exactly once once approved), and its
+  turn went on to a complete reply.
 
 The figures: faults by kind, lost and duplicated messages, and the time from the
 restart (the killed part ready again) to the first new token the subscriber sees.
@@ -49,17 +57,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from backend.client.api import DuraChatClient
+from backend.client.errors import ApprovalNotPending, BackendUnreachable
 from backend.client.outbox import Outbox, deliver_held
 from backend.client.store import ConversationStore
 from backend.demo_model.script import counted_tokens
 from backend.local.paths import DataDir
+from backend.local.settings import Settings
 from backend.stream.events import TERMINAL_TYPES
 from backend.stream.turn_text import TurnText
 from backend.temporal_logging import forward_core_logs
 from backend.workflows.conversation_types import ConversationState, ConversationView
 from tests.faults.hosts import Host, HostKind
+from tests.support.mcp_setup import stdio_server, write_mcp_json
 
 KINDS = ("worker", "redis", "temporal", "supervisor", "window")
+PHASES = ("reply", "approval", "mcp_call")
+# Within each kind, faults strike at these moments in turn: half while a reply streams.
+_PHASE_CYCLE = ("reply", "approval", "mcp_call", "reply")
 TOKENS_PER_SECOND = 60
 FINISHED = ("done", "failed", "stopped")
 
@@ -72,6 +86,7 @@ class FaultResult:
     turn_id: str
     tokens: int
     killed_at_token: int
+    phase: str = "reply"
     restart_to_tokens_s: float | None = None  # None: the reply had finished meanwhile
     status: str = ""
     ended_on_history: bool = False  # the live events ended early; the history closed it
@@ -84,6 +99,7 @@ class Plan:
     new_conversation: bool
     tokens: int
     kill_after_tokens: int
+    phase: str = "reply"
 
 
 def make_plan(faults: int, seed: int, kinds: tuple[str, ...] = KINDS) -> list[Plan]:
@@ -97,6 +113,10 @@ def make_plan(faults: int, seed: int, kinds: tuple[str, ...] = KINDS) -> list[Pl
         room = 10  # tokens still to come at the kill, at least
         kill_after = rng.randint(2, max(2, tokens - room))
         plans.append(Plan(kind, rng.random() < 0.4, tokens, kill_after))
+    seen: Counter[str] = Counter()
+    for plan in plans:
+        plan.phase = _PHASE_CYCLE[seen[plan.kind] % len(_PHASE_CYCLE)]
+        seen[plan.kind] += 1
     plans.sort(key=lambda p: p.kind == "window")  # stable: serve faults first
     return plans
 
@@ -156,7 +176,13 @@ class Matrix:
         self.store = ConversationStore.in_data_dir(self.data.root)
         self.outbox = Outbox(self.store)
         self.accepted: dict[str, list[str]] = defaultdict(list)  # conversation -> message ids
-        self.expected: dict[str, int] = {}  # message id -> tokens the demo model sends
+        # message id -> tokens the demo model sends (None: a reply quoting a tool's output)
+        self.expected: dict[str, int | None] = {}
+        self.marks = root / "marks"
+        self.marks.mkdir()
+        write_mcp_json(self.data.root, {"files": stdio_server(self.marks, timeout=60)})
+        # slow_append runs without asking, so a fault can strike while it runs.
+        Settings(tool_policies={"slow_append": "allow"}).save(self.data.settings_file)
         self.results: list[FaultResult] = []
         self._refollowing: asyncio.Task[None] | None = None
 
@@ -197,9 +223,16 @@ class Matrix:
             None if plan.new_conversation or not conversations else self.rng.choice(conversations)
         )
         text = f"fault {index} [demo tokens={plan.tokens} tps={TOKENS_PER_SECOND}]"
+        marker = f"fault-{index}"
+        if plan.phase == "approval":
+            text = f'fault {index} [demo tool=append_line:{{"text": "{marker}"}}]'
+        elif plan.phase == "mcp_call":
+            for name in ("slow_append.started", "release"):
+                (self.marks / name).unlink(missing_ok=True)
+            text = f'fault {index} [demo tool=slow_append:{{"text": "{marker}"}}]'
         sent = await self.client.send(text, conversation_id)
         self.accepted[sent.conversation_id].append(sent.message_id)
-        self.expected[sent.message_id] = plan.tokens
+        self.expected[sent.message_id] = plan.tokens if plan.phase == "reply" else None
         result = FaultResult(
             index,
             plan.kind,
@@ -207,6 +240,7 @@ class Matrix:
             sent.message_id,
             plan.tokens,
             plan.kill_after_tokens,
+            phase=plan.phase,
         )
         follower = Follower(sent.message_id)
         following = asyncio.create_task(
@@ -214,13 +248,17 @@ class Matrix:
         )
 
         deadline = time.monotonic() + 30
-        while follower.deltas < plan.kill_after_tokens and not follower.ended.is_set():
-            if time.monotonic() > deadline:
-                result.problems.append("no tokens before the fault")
+        while not self._time_to_strike(plan, sent.conversation_id, follower):
+            if time.monotonic() > deadline or follower.ended.is_set():
+                result.problems.append(f"the fault's moment ({plan.phase}) never came")
                 break
             await asyncio.sleep(0.005)
 
         ready_at = await self.kill_and_restart(plan.kind, sent.conversation_id, follower, following)
+        if plan.phase == "approval":
+            await self._approve(sent.conversation_id, result)
+        elif plan.phase == "mcp_call":
+            (self.marks / "release").touch()  # the call, if it still runs, may finish
         try:
             await asyncio.wait_for(follower.ended.wait(), 90)
         except TimeoutError:
@@ -233,6 +271,31 @@ class Matrix:
         await self.check_turn(result, follower)
         self.results.append(result)
         return result
+
+    def _time_to_strike(self, plan: Plan, conversation_id: str, follower: Follower) -> bool:
+        if plan.phase == "approval":
+            return bool(self.store.pending_approvals(conversation_id))
+        if plan.phase == "mcp_call":
+            return (self.marks / "slow_append.started").exists()
+        return follower.deltas >= plan.kill_after_tokens
+
+    async def _approve(self, conversation_id: str, result: FaultResult) -> None:
+        """Allow the waiting call, as the user would once DuraChat is back."""
+        assert self.client is not None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            pending = self.store.pending_approvals(conversation_id)
+            if pending:
+                try:
+                    await self.client.decide(pending[0].call_id, allow=True)
+                    return
+                except BackendUnreachable:
+                    pass  # the part killed is still coming back
+                except ApprovalNotPending as exc:
+                    result.problems.append(f"the approval was refused: {exc}")
+                    return
+            await asyncio.sleep(0.2)
+        result.problems.append("the call waiting for approval was gone after the restart")
 
     async def kill_and_restart(
         self,
@@ -295,7 +358,9 @@ class Matrix:
         turn = _turn(view, result.turn_id)
         result.status = turn.status
         result.problems += await self._workflow_agrees(result.conversation_id, view)
-        if turn.status == "done":
+        if result.phase != "reply":
+            result.problems += self._tool_ran_once(result, turn)
+        elif turn.status == "done":
             expected = "".join(counted_tokens(result.tokens))
             if turn.reply != expected:
                 result.problems.append(f"reply differs: {turn.reply[:80]!r}…")
@@ -321,6 +386,24 @@ class Matrix:
                 rebuilt.apply(event)
         if not redis_may_lose_writes and rebuilt.text != turn.reply:
             result.problems.append("the stream, replayed, differs from the history")
+
+    def _tool_ran_once(self, result: FaultResult, turn) -> list[str]:  # type: ignore[no-untyped-def]
+        """The struck call ran at most once; once approved, exactly once."""
+        path = self.marks / "appended.txt"
+        runs = path.read_text().splitlines().count(f"fault-{result.index}") if path.exists() else 0
+        calls = turn.tool_calls
+        if len(calls) != 1:
+            return [f"{len(calls)} tool calls in the turn"]
+        (call,) = calls
+        if runs > 1:
+            return [f"the tool ran {runs} times"]
+        if result.phase == "approval" and (runs != 1 or call.status != "done"):
+            return [f"approved, the tool ran {runs} times and ended {call.status}"]
+        if call.status == "done" and runs != 1:
+            return ["the call says done, but the tool never ran"]
+        if call.status == "error" and runs:
+            return ["the call says it failed, but the tool ran"]
+        return []
 
     async def _workflow_agrees(self, conversation_id: str, view: ConversationView) -> list[str]:
         """The workflow holds no turn the store has as finished (each is written once,
@@ -362,8 +445,11 @@ class Matrix:
             if [t for t in turn_ids if t in message_ids] != message_ids:
                 problems.append(f"{conversation_id}: messages out of order")
             for turn in view.turns:
-                if turn.status == "done" and turn.reply != "".join(
-                    counted_tokens(self.expected[turn.turn_id])
+                tokens = self.expected[turn.turn_id]
+                if (
+                    tokens is not None
+                    and turn.status == "done"
+                    and turn.reply != "".join(counted_tokens(tokens))
                 ):
                     problems.append(f"{turn.turn_id}: reply differs from what the model sent")
         return problems
@@ -399,8 +485,25 @@ class Report:
             }
         return table
 
+    def by_phase(self) -> dict[str, dict[str, object]]:
+        return {
+            phase: {
+                "faults": len(rows),
+                "with_problems": sum(bool(r.problems) for r in rows),
+                "outcomes": dict(Counter(r.status for r in rows)),
+            }
+            for phase in PHASES
+            if (rows := [r for r in self.results if r.phase == phase])
+        }
+
     def render(self) -> str:
         lines = [f"fault matrix, seed {self.seed}: {len(self.results)} faults"]
+        for phase, row in self.by_phase().items():
+            outcomes = ", ".join(f"{k} {v}" for k, v in sorted(row["outcomes"].items()))  # type: ignore[union-attr]
+            lines.append(
+                f"struck while {phase}: {row['faults']} faults, "
+                f"{row['with_problems']} with problems ({outcomes})"
+            )
         lines.append(
             f"{'kind':<11}{'faults':>7}{'problems':>10}{'ended on history':>18}"
             "  outcomes            restart→tokens"
@@ -420,7 +523,7 @@ class Report:
             )
         for r in self.results:
             for p in r.problems:
-                lines.append(f"fault {r.index} ({r.kind}): {p}")
+                lines.append(f"fault {r.index} ({r.kind}, {r.phase}): {p}")
         lines += self.final_problems
         return "\n".join(lines)
 
@@ -433,7 +536,7 @@ async def run_matrix(faults: int, seed: int, root: Path, progress: bool = False)
             if progress:
                 timing = result.restart_to_tokens_s
                 print(
-                    f"fault {index + 1}/{faults} {result.kind}: {result.status}"
+                    f"fault {index + 1}/{faults} {result.kind} ({result.phase}): {result.status}"
                     + (f", tokens {timing:.2f} s after the restart" if timing is not None else "")
                     + "".join(f"; PROBLEM {p}" for p in result.problems),
                     file=sys.stderr,
@@ -460,7 +563,12 @@ def main(argv: list[str] | None = None) -> int:
         report = asyncio.run(run_matrix(args.faults, args.seed, Path(tmp), progress=True))
     gc.collect()  # release Temporal core clients before the interpreter finalizes
     if args.json:
-        print(json.dumps({"seed": report.seed, "by_kind": report.by_kind()}), flush=True)
+        print(
+            json.dumps(
+                {"seed": report.seed, "by_kind": report.by_kind(), "by_phase": report.by_phase()}
+            ),
+            flush=True,
+        )
     else:
         print(report.render(), flush=True)
     return 1 if report.lost_or_duplicated else 0

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.matrix import KINDS, run_matrix
+from tests.faults.matrix import KINDS, PHASES, run_matrix
 
 
 @pytest.mark.timeout(3600)
@@ -24,6 +24,8 @@ def test_fault_matrix(request: pytest.FixtureRequest, tmp_path: Path) -> None:
     assert len(report.results) == faults
     by_kind = report.by_kind()
     assert set(by_kind) == set(KINDS)  # every part was killed
+    # ... while replies streamed, while calls waited for approval, while MCP calls ran
+    assert set(report.by_phase()) == set(PHASES)
     problems = [p for r in report.results for p in r.problems] + report.final_problems
     assert problems == []
     # The replies in flight finished by themselves, as complete replies.
