@@ -89,38 +89,64 @@ class McpManager:
             log.warning("could not write %s: %s", self._status_file, exc)
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            stamp = self._stamp()
-            self._settled.clear()
-            self._config = self._load()
-            self._statuses = {}
-            self._publish()  # "starting" for each, until checked
-            self._statuses = await probe_all(self._config, self._log_dir)
-            self._publish()
-            self._settled.set()
-            for s in self._statuses.values():
-                if s.status == "failed":
-                    log.warning("MCP server %s cannot be used: %s", s.name, s.error)
-            enabled = self._config.enabled()
-            factories = {
-                name: partial(make_server, name, server, self._log_dir)
-                for name, server in enabled.items()
-            }
-            if not factories:
-                await self._wait_for_change(stop, stamp)
-                continue
-            client = await self._connect(factories)
-            worker = Worker(
-                client,
-                task_queue=MCP_TASK_QUEUE,
-                interceptors=[HeartbeatInterceptor()],
-                # A call cut short by a change of mcp.json fails or is retried as
-                # its tool allows, like any other interruption.
-                graceful_shutdown_timeout=timedelta(seconds=2),
+        try:
+            while not stop.is_set():
+                stamp = self._stamp()
+                try:
+                    await self._serve_until_changed(stop, stamp)
+                # Whatever the user's servers and configuration make go wrong here (a
+                # client that cannot connect, a plugin that refuses a server) must not
+                # take the conversation worker down: it is logged, the servers are
+                # reported as failed, and the next change of mcp.json tries again.
+                except Exception as exc:
+                    log.exception("the MCP servers could not be served")
+                    self._fail_all(f"DuraChat could not serve it: {exc}")
+                    await self._wait_for_change(stop, stamp)
+        finally:
+            self._settled.set()  # no turn waits for a check that will not come
+
+    def _fail_all(self, error: str) -> None:
+        self._statuses = {
+            name: ServerStatus(
+                name=name, status="failed", error=error, config_hash=config_hash(server)
             )
-            async with worker:
-                await self._wait_for_change(stop, stamp)
-            del worker, client  # released before the next, and before the process exits
+            for name, server in self._config.enabled().items()
+        }
+        self._publish()
+        self._settled.set()
+
+    async def _serve_until_changed(
+        self, stop: asyncio.Event, stamp: tuple[int, int] | None
+    ) -> None:
+        self._settled.clear()
+        self._config = self._load()
+        self._statuses = {}
+        self._publish()  # "starting" for each, until checked
+        self._statuses = await probe_all(self._config, self._log_dir)
+        self._publish()
+        self._settled.set()
+        for s in self._statuses.values():
+            if s.status == "failed":
+                log.warning("MCP server %s cannot be used: %s", s.name, s.error)
+        factories = {
+            name: partial(make_server, name, server, self._log_dir)
+            for name, server in self._config.enabled().items()
+        }
+        if not factories:
+            await self._wait_for_change(stop, stamp)
+            return
+        client = await self._connect(factories)
+        worker = Worker(
+            client,
+            task_queue=MCP_TASK_QUEUE,
+            interceptors=[HeartbeatInterceptor()],
+            # A call cut short by a change of mcp.json fails or is retried as its
+            # tool allows, like any other interruption.
+            graceful_shutdown_timeout=timedelta(seconds=2),
+        )
+        async with worker:
+            await self._wait_for_change(stop, stamp)
+        del worker, client  # released before the next, and before the process exits
 
     async def _wait_for_change(self, stop: asyncio.Event, stamp: tuple[int, int] | None) -> None:
         waited = 0.0

@@ -58,6 +58,15 @@ STATE_ICONS = {
 }
 
 
+def state_words(call: ToolCallItem, limit: int = 60) -> str | None:
+    """What the card says of the call's state; a denied one says why, when the user did."""
+    words = STATE_WORDS.get(call.status)
+    reason = (call.error or "").partition(": ")[2] if call.status == "denied" else ""
+    if reason:
+        words = f"denied: {reason if len(reason) <= limit else reason[: limit - 1] + '…'}"
+    return words
+
+
 def source_text(server: str | None) -> str:
     """Where a tool comes from, in words."""
     return server if server else "built-in"
@@ -162,7 +171,7 @@ class ToolCard(QPushButton):
         self.state_icon.setVisible(not running)
         if not running:
             self.state_icon.set_icon(*STATE_ICONS.get(call.status, STATE_ICONS["done"]))
-        self._set_state(call.status, STATE_WORDS.get(call.status))
+        self._set_state(call.status, state_words(call))
         duration = call.duration_ms
         self.duration_label.setText(duration_text(duration) if duration is not None else "")
         self.duration_label.setVisible(duration is not None)

@@ -118,7 +118,7 @@ def test_a_wait_left_behind_stays_marked_and_its_card_comes_back_to_deny(
         assert denied is not None and denied.status == "denied"
         assert denied.error == "denied by the user: not today"
         widget = window.transcript.widgets[turn_id]
-        assert widget.cards[call.call_id].state_label.text() == "denied"
+        assert widget.cards[call.call_id].state_label.text() == "denied: not today"
         assert window.transcript.approval_card(call.call_id) is None
         assert "not today" in window.model.turns[turn_id].reply  # the model was told why
         await until(lambda: not window.conversation_list.is_waiting(conversation_id), 10, "clear")

@@ -1,7 +1,8 @@
 """A worker as DuraChat ran before its payload codec: no encryption, no key.
 
 ``python -m tests.support.pre_codec_worker ADDRESS`` polls for conversation
-workflow tasks only (no activities), printing a line once it polls, until
+workflow tasks only (no activities but the local one that sets up a turn's tools,
+here with no MCP server), printing a line once it polls, until
 SIGTERM. A test uses it to write a conversation's first history in the clear, the
 way an earlier DuraChat did, then hands the rest to today's backend.
 """
@@ -26,6 +27,11 @@ from backend.worker.main import MODEL_PARAMS
 from backend.worker.payload_converter import worker_payload_converter_plugin
 from backend.workflows import trusted_input
 from backend.workflows.conversation import ConversationWorkflow
+from backend.workflows.tool_call_activities import ServerSetup, ToolCallActivities
+
+
+async def _no_servers() -> list[ServerSetup]:
+    return []
 
 
 async def run(address: str) -> None:
@@ -50,6 +56,7 @@ async def run(address: str) -> None:
         client,
         task_queue=TASK_QUEUE,
         workflows=[ConversationWorkflow],
+        activities=[ToolCallActivities(None, None, Settings, _no_servers).tool_setup],  # type: ignore[arg-type]
         interceptors=[TurnContextInterceptor()],
         workflow_runner=UnsandboxedWorkflowRunner(),
         no_remote_activities=True,  # the model call is left for today's worker

@@ -123,7 +123,8 @@ def test_live_events_show_the_card_and_a_denial_turns_it_into_a_denied_tool_card
     turn = view.widgets[TID]
     tool_card = turn.cards[CALL]
     assert view.approval_card(CALL) is None and tool_card.isVisible()
-    assert tool_card.state_label.text() == "denied" and tool_card.state_icon.name == "shield-x"
+    assert tool_card.state_label.text() == "denied: not now"
+    assert tool_card.state_icon.name == "shield-x"
     assert tool_card.server_label.text() == "· myserver"
     assert tool_card.toolTip().startswith("denied by the user: not now")
     # A replayed request (following the turn again from its start) brings no card back.
