@@ -209,11 +209,23 @@ async def decide_command(
 ) -> int:
     from backend.cli.chat import backend_client
 
+    started_here = not _backend_runs(data)  # then it lives only as long as this command
     async with backend_client(data) as client:
         pending = await client.decide(call_id, allow=allow, always=always, reason=reason)
-    verdict = "allowed" if allow else "denied"
-    extra = " (and from now on, without asking)" if allow and always else ""
-    print(f"{verdict} {pending.tool}{extra} in {pending.conversation_id}", file=sys.stderr)
+        verdict = "allowed" if allow else "denied"
+        extra = " (and from now on, without asking)" if allow and always else ""
+        print(f"{verdict} {pending.tool}{extra} in {pending.conversation_id}", file=sys.stderr)
+        if started_here:
+            # Stay until the turn goes as far as it can, so the reply is not cut off.
+            print("waiting for the reply to finish...", file=sys.stderr, flush=True)
+            settled = False  # the stream replays from the turn's start: this decision first
+            async for item in client.follow_turn(pending.conversation_id, pending.turn_id):
+                kind = getattr(item, "type", None)
+                if kind == "approval_settled" and item.call_id == call_id:
+                    settled = True
+                elif kind == "approval_requested" and settled:
+                    print("the reply waits for another approval", file=sys.stderr)
+                    break
     return 0
 
 

@@ -4,11 +4,12 @@ Workflow side: every activity a turn schedules gets headers with the
 conversation id and turn id; model calls also get their index within the turn.
 Activity side: those headers become ``CALL_CONTEXT`` for the attempt, reset after.
 Model calls whose input would pass Temporal's payload limit are refused here,
-before they are scheduled.
+before they are scheduled; and a turn the user stopped schedules nothing more.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -34,7 +35,7 @@ from backend.worker.call_context import (
     HEADER_TURN,
     CallContext,
 )
-from backend.workflows.turn_scope import CURRENT_TURN
+from backend.workflows.turn_scope import CURRENT_TURN, RUNNING_AGENT
 
 MODEL_ACTIVITY_PREFIX = "invoke_model_activity"
 _CONVERTER = PayloadConverter.default
@@ -94,13 +95,21 @@ def _with_turn_headers(activity_name: str, headers: Any) -> dict[str, Payload]:
     }
 
 
+def _check_not_stopping() -> None:
+    scope = RUNNING_AGENT.get()
+    if scope is not None and scope.stopping:
+        raise asyncio.CancelledError("the user stopped this turn")
+
+
 class _TurnHeadersOutbound(WorkflowOutboundInterceptor):
     def start_activity(self, input: StartActivityInput) -> workflow.ActivityHandle[Any]:
+        _check_not_stopping()
         _check_model_input(input.activity, input.args)
         input.headers = _with_turn_headers(input.activity, input.headers)
         return super().start_activity(input)
 
     def start_local_activity(self, input: StartLocalActivityInput) -> workflow.ActivityHandle[Any]:
+        _check_not_stopping()
         input.headers = _with_turn_headers(input.activity, input.headers)
         return super().start_local_activity(input)
 

@@ -80,7 +80,7 @@ with workflow.unsafe.imports_passed_through():
         TurnRecord,
     )
     from backend.workflows.turn_errors import classify, partial_reply
-    from backend.workflows.turn_scope import CURRENT_TURN, TurnScope
+    from backend.workflows.turn_scope import CURRENT_TURN, RUNNING_AGENT, TurnScope
     from backend.workflows.turn_tools import TurnContext, TurnTools
 
 INSTRUCTIONS = (
@@ -103,6 +103,9 @@ STORE_BEFORE_ANSWER = "store-before-answer"
 # Tools from MCP servers and user policies, with approvals (see turn_tools); the
 # patch names the turn, so a run whose replay answered "no" still uses them next.
 TOOLS_AND_APPROVALS = "tools-and-approvals"
+# Stop also keeps the turn from starting any new activity (see TurnScope.stopping);
+# histories from before went on when a Stop met an activity's result.
+STOP_BLOCKS_NEW_WORK = "stop-blocks-new-work"
 # A store write waits out a full disk or a locked file: the turn stays in the state
 # until it is written, however long that takes.
 STORE_RETRY = RetryPolicy(
@@ -143,6 +146,7 @@ class ConversationWorkflow:
         self._tool_budget = ToolOutputBudget()
         self._the_agent: Agent[Any] | None = None
         self._turn_task: asyncio.Task[RunResult] | None = None
+        self._scope: TurnScope | None = None
         self._tools = TurnTools(self._turn_context)
         self._agent_tools: list[FunctionTool] | None = None
         self._tools_agent: Agent[Any] | None = None
@@ -309,6 +313,8 @@ class ConversationWorkflow:
         running = self._running
         if running is None or (turn_id and turn_id != running.turn_id):
             return
+        if self._scope is not None and workflow.patched(STOP_BLOCKS_NEW_WORK):
+            self._scope.stopping = True
         if self._turn_task and not self._turn_task.done():
             self._turn_task.cancel()
 
@@ -416,9 +422,12 @@ class ConversationWorkflow:
             )
         user_item: dict[str, Any] = {"role": "user", "content": turn.user_text}
         earlier = model_input(self._state.context) if self._uses_store else self._state.items
-        CURRENT_TURN.set(TurnScope(conversation_id=conv, turn_id=turn.turn_id))
+        self._scope = TurnScope(conversation_id=conv, turn_id=turn.turn_id)
+        CURRENT_TURN.set(self._scope)
         with_setup = workflow.patched(f"{TOOLS_AND_APPROVALS}:{turn.turn_id}")
-        self._turn_task = asyncio.create_task(self._answer([*earlier, user_item], with_setup))
+        self._turn_task = asyncio.create_task(
+            self._answer(self._scope, [*earlier, user_item], with_setup)
+        )
         if self._uses_store:
             await self._run_stored_turn(turn, user_item, len(earlier))
             return
@@ -502,8 +511,9 @@ class ConversationWorkflow:
         self._state.context = context
         self._forget(turn)
 
-    async def _answer(self, items: list[Any], with_setup: bool) -> RunResult:
+    async def _answer(self, scope: TurnScope, items: list[Any], with_setup: bool) -> RunResult:
         """The agent's run for one turn (a task: Stop cancels it, setup included)."""
+        RUNNING_AGENT.set(scope)  # in this task's own context only
         agent = await self._agent_for_turn() if with_setup else self._agent()
         return await Runner.run(
             agent,
@@ -524,11 +534,12 @@ class ConversationWorkflow:
     def _leave(self, turn: Turn) -> None:
         """The turn is no longer running, however it ended."""
         CURRENT_TURN.set(None)
+        self._scope = None
         self._running = None
         self._turn_task = None
         turn.ended_at = workflow.now().timestamp()
-        for call in turn.tool_calls:  # a tool cut off by Stop
-            if call.status == "running":
+        for call in turn.tool_calls:  # a tool cut off by Stop (or its approval)
+            if call.status in ("running", "waiting"):
                 call.status, call.error = "error", "stopped"
 
     def _forget(self, turn: Turn) -> None:

@@ -99,7 +99,8 @@ def build_server(marker_dir: Path) -> MCPServer:
 
     @server.tool(annotations=ToolAnnotations(read_only_hint=False))
     async def hang() -> str:
-        """Never return."""
+        """Never return (once it has written its pid to DIR/hang.started)."""
+        write_atomically(marker_dir / "hang.started", str(os.getpid()))
         await asyncio.Event().wait()
         return "unreachable"
 

@@ -151,6 +151,9 @@ def test_stop_ends_the_wait_and_always_allow_stops_asking(
 
     conversation_id, status = with_client(ask_backend.data_dir, stop_while_waiting)
     assert status == "stopped"
+    view = with_client(ask_backend.data_dir, lambda c: c.history(conversation_id))
+    (call,) = view.turns[-1].tool_calls
+    assert (call.status, call.error) == ("error", "stopped")
     assert cli_json(ask_backend.data_dir, "approvals") == []
     late = cli(ask_backend.data_dir, "approve", "call_that_waits_no_more")
     assert late.returncode == 1
@@ -202,3 +205,28 @@ def test_a_decision_naming_no_waiting_call_is_refused_and_the_wait_goes_on(
     assert cli(ask_backend.data_dir, "approve", pending["call_id"]).returncode == 0
     assert proc.wait(60) == 0
     assert appended(marks) == ["later"]
+
+
+def test_approving_with_no_backend_running_starts_one_until_the_reply_ends(
+    ask_backend: ServeProcess, marks: Path
+) -> None:
+    proc = send_process(ask_backend.data_dir, 'note [demo tool=append_line:{"text": "cold"}]')
+    (pending,) = wait_for_approval(ask_backend.data_dir)
+    assert ask_backend.terminate() == 0  # the user quit DuraChat; the call still waits
+    proc.kill()
+    proc.wait(10)
+    result = cli(ask_backend.data_dir, "approve", pending["call_id"])
+    assert result.returncode == 0, result.stderr
+    view = with_client_offline(ask_backend.data_dir, pending["conversation_id"])
+    assert view.turns[-1].status == "done"
+    assert "appended (1 lines)" in view.turns[-1].reply
+    assert appended(marks) == ["cold"]
+
+
+def with_client_offline(data_dir: Path, conversation_id: str):  # type: ignore[no-untyped-def]
+    """The history from the store, with no backend running."""
+    from backend.client.api import read_history
+    from backend.client.store import ConversationStore
+
+    with ConversationStore.in_data_dir(data_dir) as store:
+        return read_history(store, conversation_id)

@@ -7,6 +7,7 @@ prefix (``files__echo``, ``web__echo``): the clash rule under test too.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
@@ -223,3 +224,28 @@ def digest(text: str) -> str:
 
 def _lines(path: Path) -> list[str]:
     return path.read_text().splitlines() if path.exists() else []
+
+
+def test_stop_cancels_an_mcp_call_and_the_call_says_so(
+    mcp_backend: ServeProcess, marks: Path
+) -> None:
+    assert cli(mcp_backend.data_dir, "tools", "set", "files__hang", "allow").returncode == 0
+    started = marks / "hang.started"
+    started.unlink(missing_ok=True)
+
+    async def stop_mid_call(client):  # type: ignore[no-untyped-def]
+        sent = await client.send("hang [demo tool=files__hang:{}]")
+        while not started.exists():  # the server has the call
+            await asyncio.sleep(0.01)
+        stopped_at = time.monotonic()
+        await client.stop(sent.conversation_id, sent.message_id)
+        async for item in client.follow_turn(sent.conversation_id, sent.message_id):
+            if not hasattr(item, "type"):
+                return item.turns[-1], time.monotonic() - stopped_at
+        raise AssertionError("the turn never ended")
+
+    t, took = with_client(mcp_backend.data_dir, stop_mid_call)
+    assert took < 2  # well before the server's 3 s timeout
+    assert t.status == "stopped"
+    (call,) = t.tool_calls
+    assert (call.status, call.error, call.server) == ("error", "stopped", "files")
