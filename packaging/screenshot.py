@@ -11,6 +11,7 @@ Starts its own backend in a temporary data dir (demo model) and saves, in order:
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 import tempfile
 import time
@@ -77,6 +78,24 @@ async def stage(app: QApplication, window: MainWindow, out: Path, tmp: Path) -> 
     save(window, out / "chat-dark.png")
     await until(lambda: window.model.turns[second].status == "done")
 
+    # A tool of an MCP server that asks before it runs: the approval card.
+    apply_theme(app, "light")
+    window.new_conversation()
+    window.composer.setPlainText(
+        'Add "buy rye flour" to my notes [demo tool=note:{"text": "buy rye flour"}]'
+    )
+    window.composer.submit()
+    await until(
+        lambda: any(
+            c.status == "waiting"
+            for t in window.model.turns.values()
+            for c in t.tool_calls.values()
+        )
+    )
+    await frames(app, 20)
+    save(window, out / "approval.png")
+    apply_theme(app, "dark")
+
     export = tmp / "long.json"
     conv = long_conversation(LONG_TURNS)
     conv.title = "Notes on a year of kitchen experiments"
@@ -99,6 +118,9 @@ def main() -> int:
     apply_theme(app, "light")
     with tempfile.TemporaryDirectory(prefix="durachat-shot-") as tmp:
         data = DataDir(Path(tmp) / "data").ensure()
+        # The benchmark's MCP server: its "note" tool asks before it runs.
+        notes = {"command": sys.executable, "args": ["-m", "backend.bench.mcp_server"]}
+        data.mcp_file.write_text(json.dumps({"mcpServers": {"notes": notes}}))
         window = MainWindow(data, SupervisorOptions(data_dir=data))
         window.resize(1360, 820)
         window.show()

@@ -144,16 +144,9 @@ def all_tools(data: DataDir) -> list[OfferedTool]:
 def tools_list(data: DataDir, as_json: bool) -> int:
     tools = all_tools(data)
     if as_json:
-        rows = [
-            {
-                "name": t.name,
-                "source": t.source,
-                "policy": t.policy,
-                "description": t.description,
-                "retried": t.retry,
-            }
-            for t in tools
-        ]
+        # name, source ("builtin" or the server), policy; and description, the name on
+        # its server, and whether a failed call is tried again
+        rows = [t.model_dump(exclude={"parameters"}) for t in tools]
         print(json.dumps(rows, ensure_ascii=False))
         return 0
     width = max((len(t.name) for t in tools), default=4)
@@ -182,18 +175,8 @@ def approvals_list(data: DataDir, as_json: bool) -> int:
     finally:
         store.close()
     if as_json:
-        rows = [
-            {
-                "conversation_id": p.conversation_id,
-                "call_id": p.call_id,
-                "tool": p.tool,
-                "arguments": p.arguments,
-                "requested_at": p.requested_at,
-                "server": p.server,
-                "turn_id": p.turn_id,
-            }
-            for p in pending
-        ]
+        # conversation_id, call_id, tool, arguments, requested_at; and server, turn_id
+        rows = [p.model_dump() for p in pending]
         print(json.dumps(rows, ensure_ascii=False))
         return 0
     if not pending:

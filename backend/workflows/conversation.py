@@ -70,7 +70,7 @@ with workflow.unsafe.imports_passed_through():
         split_by_turn,
         trimmed,
     )
-    from backend.workflows.tool_budget import ToolOutputBudget, preview
+    from backend.workflows.tool_budget import ToolOutputBudget
     from backend.workflows.trusted_input import InputRejected
     from backend.workflows.turn_activities import (
         EndTurn,
@@ -81,7 +81,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from backend.workflows.turn_errors import classify, partial_reply
     from backend.workflows.turn_scope import CURRENT_TURN, RUNNING_AGENT, TurnScope
-    from backend.workflows.turn_tools import TurnContext, TurnTools
+    from backend.workflows.turn_tools import TurnContext, TurnTools, take_outcome
 
 INSTRUCTIONS = (
     "You are DuraChat's assistant. Answer clearly; use Markdown and fenced code blocks. "
@@ -670,22 +670,7 @@ class ConversationWorkflow:
                 retry_policy=TOOL_RETRY,
                 summary=spec.name,
             )
-            budget = self._tool_budget
-            if outcome.output_blob and outcome.output and outcome.output_bytes:
-                # The store holds it whole: the record (and the state) keeps its start.
-                record.output = preview(outcome.output, outcome.output_bytes)
-                record.output_blob, record.output_bytes = outcome.output_blob, outcome.output_bytes
-            elif outcome.output:
-                record.output = budget.for_record(outcome.output)
-            else:
-                record.output = outcome.output
-            record.error = outcome.error
-            record.attempts = outcome.attempt
-            record.duration_ms = outcome.duration_ms
-            record.ended_at = workflow.now().timestamp()
-            record.status = "error" if outcome.error else "done"
-            said = (outcome.output or "") if outcome.error is None else f"Error: {outcome.error}"
-            return budget.for_model(said)
+            return take_outcome(record, outcome, self._tool_budget)
 
         return FunctionTool(
             name=spec.name,

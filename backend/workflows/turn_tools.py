@@ -228,7 +228,7 @@ class TurnTools:
                 outcome = await self._run_builtin(tool, record)
             else:
                 outcome = await self._run_mcp(ctx, tool, record)
-            return _take_outcome(record, outcome, ctx.budget)
+            return take_outcome(record, outcome, ctx.budget)
 
         return FunctionTool(
             name=tool.name,
@@ -303,7 +303,7 @@ class TurnTools:
         )
 
 
-def _take_outcome(record: ToolCallRecord, outcome: ToolOutcome, budget: ToolOutputBudget) -> str:
+def take_outcome(record: ToolCallRecord, outcome: ToolOutcome, budget: ToolOutputBudget) -> str:
     """Fill the call's record from its outcome; what the model is told."""
     if outcome.output_blob and outcome.output and outcome.output_bytes:
         # The store holds it whole: the record (and the state) keeps its start.
