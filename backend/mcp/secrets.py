@@ -49,6 +49,18 @@ def set_secret(name: str, value: str) -> None:
         raise SecretUnavailable(f"the keyring refused the secret: {exc}") from None
 
 
+def delete_secret(name: str) -> None:
+    """Forget a secret (one that is not there is fine)."""
+    if not keyring_available():
+        return
+    try:
+        keyring.delete_password(SERVICE, name)
+    except keyring.errors.PasswordDeleteError:
+        pass  # not there: nothing to forget
+    except keyring.errors.KeyringError as exc:
+        raise SecretUnavailable(f"the keyring would not forget {name!r}: {exc}") from None
+
+
 def resolved(values: dict[str, str]) -> dict[str, str]:
     """``values`` with every ``keyring:NAME`` replaced by the secret it names."""
     return {

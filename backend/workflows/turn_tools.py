@@ -63,7 +63,7 @@ LIST_RETRY = RetryPolicy(maximum_attempts=2, initial_interval=timedelta(millisec
 START_ALLOWANCE = timedelta(seconds=30)
 # The MCP worker beats every second while a call runs (backend/mcp/heartbeats.py):
 # silence this long means the worker died, and the call ends (or is tried again).
-MCP_HEARTBEAT = timedelta(seconds=10)
+MCP_HEARTBEAT = timedelta(seconds=5)
 # How long an MCP call may wait for the worker's MCP side (it starts over when
 # mcp.json changes) before it fails.
 MCP_PICKUP = timedelta(minutes=2)

@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 from backend.local.paths import DataDir
 from backend.mcp import config as mcp_config
 from backend.mcp.config import SECRET_PREFIX, McpConfigError, parse_server
-from backend.mcp.secrets import SecretUnavailable, set_secret
+from backend.mcp.secrets import SecretUnavailable, delete_secret, set_secret
 from backend.mcp.status import ServerStatus, current, read_statuses
 from desktop.chat.tool_panel_details import repolish
 from desktop.style.tokens import SPACING
@@ -339,13 +339,29 @@ class McpPage(QWidget):
 
     def remove(self, name: str) -> None:
         try:
+            made_here = self._secrets_made_for(name)
             removed = mcp_config.remove_server(self.data.mcp_file, name)
-        except (OSError, McpConfigError) as exc:
+            still_named = {
+                ref
+                for server in mcp_config.load(self.data.mcp_file).servers.values()
+                for ref in mcp_config.secret_references(server)
+            }
+            for secret in made_here - still_named:  # the secrets Add stored for it go too
+                delete_secret(secret)
+        except (OSError, McpConfigError, SecretUnavailable) as exc:
             self._say(f"{name} was not removed: {exc}", error=True)
             return
         self._say(f"Removed {name}." if removed else f"{name} was no longer configured.")
         self.watch.read()
         self.servers_changed.emit()
+
+    def _secrets_made_for(self, name: str) -> set[str]:
+        """The keyring secrets Add stored for this server (named after it)."""
+        server = mcp_config.load(self.data.mcp_file).servers.get(name)
+        if server is None:
+            return set()
+        prefix = secret_name(name, "")
+        return {r for r in mcp_config.secret_references(server) if r.startswith(prefix)}
 
     # -- adding --------------------------------------------------------------------------
 

@@ -92,6 +92,10 @@ def test_adding_a_server_keeps_its_secret_in_the_keyring_only(qtbot: QtBot, data
     for path in data.root.rglob("*"):  # nowhere in the data dir
         assert not path.is_file() or SECRET.encode() not in path.read_bytes(), path
 
+    page.remove("notes")  # the secret Add stored goes with the server
+    assert "notes" not in mcp_config.load(data.mcp_file).servers
+    assert keyring.get_password(SERVICE, name) is None
+
 
 def test_a_bad_block_says_why_in_one_line_and_writes_nothing(qtbot: QtBot, data: DataDir) -> None:
     dialog = open_dialog(qtbot, data)
