@@ -218,10 +218,11 @@ class ChatSession(QObject):
         except DuraChatError as exc:
             self.decision_done.emit(call_id, f"Not sent: {exc}")
             return
-        except Exception as exc:  # whatever it was, the card must not stay busy
-            log.exception("a tool approval decision failed")
+        except BaseException as exc:
+            # A bug, or the session closing: the card must not stay busy; the task's
+            # failure is still reported as every task's is (see _task_failed).
             self.decision_done.emit(call_id, f"Not sent: {str(exc) or type(exc).__name__}")
-            return
+            raise
         # Taken: the workflow goes on. Its settling (the store, the live event) follows;
         # till then the store still lists the call, not to be shown waiting again.
         self._decided.add(call_id)

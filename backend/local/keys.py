@@ -51,25 +51,44 @@ def get_api_key(provider: str) -> str | None:
     the keyring. None when neither has one."""
     if var := env_var_for(provider):
         return os.environ[var]
-    if not keyring_available():
-        return None
+    return keyring_read(SERVICE, provider) if keyring_available() else None
+
+
+def set_api_key(provider: str, key: str) -> None:
+    keyring_store(SERVICE, provider, key, NO_KEYRING)
+
+
+def delete_api_key(provider: str) -> None:
+    keyring_forget(SERVICE, provider)
+
+
+# The keyring calls themselves, for API keys here and MCP servers' secrets
+# (backend/mcp/secrets.py): the keyring's errors become KeyUnavailable, one line.
+
+
+def keyring_read(service: str, name: str) -> str | None:
     try:
-        return keyring.get_password(SERVICE, provider)
+        return keyring.get_password(service, name)
     except keyring.errors.KeyringError as exc:
         raise KeyUnavailable(f"the keyring could not be read: {exc}") from None
 
 
-def set_api_key(provider: str, key: str) -> None:
+def keyring_store(service: str, name: str, value: str, no_keyring: str) -> None:
+    """``no_keyring``: what to tell the user where there is no keyring at all."""
     if not keyring_available():
-        raise KeyUnavailable(NO_KEYRING)
+        raise KeyUnavailable(no_keyring)
     try:
-        keyring.set_password(SERVICE, provider, key)
+        keyring.set_password(service, name, value)
     except keyring.errors.KeyringError as exc:
-        raise KeyUnavailable(f"the keyring refused the key: {exc}") from None
+        raise KeyUnavailable(f"the keyring refused it: {exc}") from None
 
 
-def delete_api_key(provider: str) -> None:
+def keyring_forget(service: str, name: str) -> None:
+    """Forget one entry (one that is not there is fine)."""
     if not keyring_available():
         return
-    with contextlib.suppress(keyring.errors.PasswordDeleteError):
-        keyring.delete_password(SERVICE, provider)
+    try:
+        with contextlib.suppress(keyring.errors.PasswordDeleteError):
+            keyring.delete_password(service, name)
+    except keyring.errors.KeyringError as exc:
+        raise KeyUnavailable(f"the keyring would not forget it: {exc}") from None

@@ -61,6 +61,17 @@ def _check_value(value: str, what: str) -> str:
     return value
 
 
+def _check_pairs(
+    pairs: dict[str, str], name_re: re.Pattern[str], what: str, kind: str
+) -> dict[str, str]:
+    """``env`` or ``headers``: each name of its kind, each value text or a reference."""
+    for key, value in pairs.items():
+        if not name_re.fullmatch(key):
+            raise ValueError(f"{key!r} is not {kind}")
+        _check_value(value, f"{what} {key}")
+    return pairs
+
+
 class _Server(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
@@ -79,11 +90,7 @@ class StdioServer(_Server):
     @field_validator("env")
     @classmethod
     def _env(cls, env: dict[str, str]) -> dict[str, str]:
-        for key, value in env.items():
-            if not _ENV_NAME_RE.fullmatch(key):
-                raise ValueError(f"{key!r} is not an environment variable name")
-            _check_value(value, f"env {key}")
-        return env
+        return _check_pairs(env, _ENV_NAME_RE, "env", "an environment variable name")
 
 
 class HttpServer(_Server):
@@ -100,11 +107,7 @@ class HttpServer(_Server):
     @field_validator("headers")
     @classmethod
     def _headers(cls, headers: dict[str, str]) -> dict[str, str]:
-        for key, value in headers.items():
-            if not _HEADER_NAME_RE.fullmatch(key):
-                raise ValueError(f"{key!r} is not an HTTP header name")
-            _check_value(value, f"header {key}")
-        return headers
+        return _check_pairs(headers, _HEADER_NAME_RE, "header", "an HTTP header name")
 
 
 ServerConfig = StdioServer | HttpServer

@@ -8,10 +8,13 @@ Where no keyring exists this says so; it never falls back to a plain-text file.
 
 from __future__ import annotations
 
-import keyring
-import keyring.errors
-
-from backend.local.keys import keyring_available
+from backend.local.keys import (
+    KeyUnavailable,
+    keyring_available,
+    keyring_forget,
+    keyring_read,
+    keyring_store,
+)
 from backend.mcp.config import SECRET_PREFIX
 
 SERVICE = "durachat-mcp"
@@ -19,19 +22,14 @@ NO_KEYRING = (
     "no keyring is available on this system (install and unlock a Secret Service such as "
     "GNOME Keyring or KWallet), so an MCP server's secret cannot be kept safely"
 )
-
-
-class SecretUnavailable(RuntimeError):
-    """A referenced secret cannot be had; the message names it and says what to do."""
+# A secret that cannot be had: the message names it and says what to do.
+SecretUnavailable = KeyUnavailable
 
 
 def get_secret(name: str) -> str:
     if not keyring_available():
         raise SecretUnavailable(f"{NO_KEYRING}: {name!r} cannot be read")
-    try:
-        value = keyring.get_password(SERVICE, name)
-    except keyring.errors.KeyringError as exc:
-        raise SecretUnavailable(f"the keyring could not be read: {exc}") from None
+    value = keyring_read(SERVICE, name)
     if value is None:
         raise SecretUnavailable(
             f"the keyring holds no secret named {name!r} "
@@ -41,24 +39,11 @@ def get_secret(name: str) -> str:
 
 
 def set_secret(name: str, value: str) -> None:
-    if not keyring_available():
-        raise SecretUnavailable(NO_KEYRING)
-    try:
-        keyring.set_password(SERVICE, name, value)
-    except keyring.errors.KeyringError as exc:
-        raise SecretUnavailable(f"the keyring refused the secret: {exc}") from None
+    keyring_store(SERVICE, name, value, NO_KEYRING)
 
 
 def delete_secret(name: str) -> None:
-    """Forget a secret (one that is not there is fine)."""
-    if not keyring_available():
-        return
-    try:
-        keyring.delete_password(SERVICE, name)
-    except keyring.errors.PasswordDeleteError:
-        pass  # not there: nothing to forget
-    except keyring.errors.KeyringError as exc:
-        raise SecretUnavailable(f"the keyring would not forget {name!r}: {exc}") from None
+    keyring_forget(SERVICE, name)
 
 
 def resolved(values: dict[str, str]) -> dict[str, str]:

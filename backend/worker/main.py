@@ -86,7 +86,6 @@ def build_worker(
             tool_calls.tool_setup,
             tool_calls.request_approval,
             tool_calls.settle_approval,
-            tool_calls.publish_tool_event,
         ],
         interceptors=[TurnContextInterceptor()],
         # Outside Temporal's sandbox: it re-checked every builtin call and ran code to

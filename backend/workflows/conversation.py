@@ -39,12 +39,9 @@ from temporalio.exceptions import ApplicationError, is_cancelled_exception
 with workflow.unsafe.imports_passed_through():
     from agents import Agent, FunctionTool, RunConfig, Runner, RunResult
     from agents.items import ReasoningItem
-    from agents.tool_context import ToolContext
     from pydantic import BaseModel, TypeAdapter
 
     from backend.stream.events import TurnDone, TurnFailed, TurnStarted
-    from backend.tools.activities import ToolActivities, ToolInvocation, ToolOutcome
-    from backend.tools.catalog import TOOLS, ToolSpec
     from backend.workflows import trusted_input
     from backend.workflows.carried_state import fit_for_carry
     from backend.workflows.conversation_types import (
@@ -58,7 +55,6 @@ with workflow.unsafe.imports_passed_through():
         MessageId,
         PendingApproval,
         Title,
-        ToolCallRecord,
         Turn,
         TurnStatus,
         UserMessage,
@@ -81,7 +77,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from backend.workflows.turn_errors import classify, partial_reply
     from backend.workflows.turn_scope import CURRENT_TURN, RUNNING_AGENT, TurnScope
-    from backend.workflows.turn_tools import TurnContext, TurnTools, take_outcome
+    from backend.workflows.turn_tools import TurnContext, TurnTools
 
 INSTRUCTIONS = (
     "You are DuraChat's assistant. Answer clearly; use Markdown and fenced code blocks. "
@@ -115,7 +111,6 @@ STORE_RETRY = RetryPolicy(
 # written and dropped is still recognised (the client also checks the store).
 RECENT_IDS = 200
 FINISHED = ("done", "failed", "stopped")
-TOOL_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=timedelta(milliseconds=200))
 # Temporal refuses payloads over 2 MB: a larger start input was not written by DuraChat.
 MAX_ARGS_BYTES = 2_100_000
 # A rename's or stop's payload: a title (with the whitespace rename collapses) or an id.
@@ -647,38 +642,9 @@ class ConversationWorkflow:
                 name="DuraChat",
                 instructions=INSTRUCTIONS,
                 model="durachat",  # a label: the worker's provider picks the real model
-                tools=[self._tool(spec) for spec in TOOLS],
+                tools=self._tools.builtin_tools(),
             )
         return self._the_agent
-
-    def _tool(self, spec: ToolSpec) -> FunctionTool:
-        async def invoke(ctx: ToolContext[Any], arguments: str) -> str:
-            turn = self._running
-            if turn is None:  # a bug: tools run only inside a turn's agent run
-                raise RuntimeError(f"tool {spec.name} was called outside a turn")
-            record = ToolCallRecord(
-                call_id=ctx.tool_call_id,
-                name=spec.name,
-                arguments=arguments,
-                started_at=workflow.now().timestamp(),
-            )
-            turn.tool_calls.append(record)
-            outcome: ToolOutcome = await workflow.execute_activity_method(
-                ToolActivities.run_tool,
-                ToolInvocation(call_id=ctx.tool_call_id, name=spec.name, arguments=arguments),
-                start_to_close_timeout=timedelta(seconds=60),
-                retry_policy=TOOL_RETRY,
-                summary=spec.name,
-            )
-            return take_outcome(record, outcome, self._tool_budget)
-
-        return FunctionTool(
-            name=spec.name,
-            description=spec.description,
-            params_json_schema=spec.parameters,
-            on_invoke_tool=invoke,
-            strict_json_schema=False,
-        )
 
     def _history_is_large(self) -> bool:
         info = workflow.info()

@@ -9,7 +9,6 @@ idempotent (keyed by conversation and call ids), so a replay changes nothing.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable
 
 from pydantic import BaseModel, Field
@@ -17,7 +16,7 @@ from temporalio import activity
 
 from backend.client.store import ConversationStore
 from backend.local.settings import Settings, SettingsError
-from backend.stream.events import ApprovalRequested, ApprovalSettled, ToolCall, ToolResult
+from backend.stream.events import ApprovalRequested, ApprovalSettled
 from backend.stream.redis_stream import EventPublisher
 from backend.tools.policy import Policy
 from backend.workflows.conversation_types import PendingApproval
@@ -68,8 +67,10 @@ class ToolCallActivities:
 
     @activity.defn(name="durachat_request_approval")
     async def request_approval(self, pending: PendingApproval) -> None:
+        """Noted in the store (``durachat approvals``, the window's list) before the
+        live stream says so."""
         await asyncio.to_thread(self._store.add_approval, pending)
-        self._publisher.publish(
+        await self._publish(
             ApprovalRequested(
                 conversation_id=pending.conversation_id,
                 turn_id=pending.turn_id,
@@ -79,14 +80,13 @@ class ToolCallActivities:
                 arguments=pending.arguments,
             )
         )
-        await self._publisher.flush()
 
     @activity.defn(name="durachat_settle_approval")
     async def settle_approval(self, settled: SettledApproval) -> None:
         await asyncio.to_thread(
             self._store.remove_approval, settled.conversation_id, settled.call_id
         )
-        self._publisher.publish(
+        await self._publish(
             ApprovalSettled(
                 conversation_id=settled.conversation_id,
                 turn_id=settled.turn_id,
@@ -95,10 +95,7 @@ class ToolCallActivities:
                 reason=settled.reason,
             )
         )
-        await self._publisher.flush()
 
-    @activity.defn(name="durachat_publish_tool_event")
-    async def publish_tool_event(self, event: ToolResult | ToolCall) -> None:
-        """The end of a call that ran outside the tool activity (an MCP call)."""
-        self._publisher.publish(event.model_copy(update={"ts": time.time()}))
+    async def _publish(self, event: ApprovalRequested | ApprovalSettled) -> None:
+        self._publisher.publish(event)
         await self._publisher.flush()

@@ -20,14 +20,15 @@ from temporalio import activity
 
 from backend.client.store import ConversationStore
 from backend.local.settings import Settings, SettingsError
-from backend.stream.events import TurnCancelled, TurnDone, TurnFailed, TurnStarted
+from backend.stream.events import ToolResult, TurnCancelled, TurnDone, TurnFailed, TurnStarted
 from backend.stream.redis_stream import EventPublisher, EventReader
 from backend.stream.turn_text import TurnText
 from backend.workflows.conversation_types import Turn
 
 log = logging.getLogger(__name__)
 
-TurnEvent = TurnStarted | TurnDone | TurnFailed
+# ToolResult: the end of a call that ran outside the tool activity (an MCP call).
+TurnEvent = TurnStarted | TurnDone | TurnFailed | ToolResult
 
 
 class StoppedTurn(BaseModel):

@@ -37,8 +37,10 @@ with workflow.unsafe.imports_passed_through():
         ToolOutcome,
         parse_arguments,
     )
+    from backend.tools.catalog import TOOLS
     from backend.tools.errors import ToolError
     from backend.tools.offer import McpTool, OfferedTool, offer
+    from backend.tools.policy import Policy
     from backend.workflows.conversation_types import (
         ApprovalDecision,
         PendingApproval,
@@ -52,6 +54,7 @@ with workflow.unsafe.imports_passed_through():
         ToolCallActivities,
         ToolSetup,
     )
+    from backend.workflows.turn_activities import TurnActivities
 
 LOCAL = timedelta(seconds=10)
 # Setup waits for MCP servers being checked (at start-up, or after mcp.json changed).
@@ -139,6 +142,13 @@ class TurnTools:
             "retry_policy": retry,
             "summary": summary[:200],
         }
+
+    def builtin_tools(self) -> list[FunctionTool]:
+        """The built-in tools, each allowed: what turns from before MCP tools and
+        policies were offered (they replay as they ran: the same activity, the same
+        options)."""
+        allowed: dict[str, Policy] = {spec.name: "allow" for spec in TOOLS}
+        return [self._function_tool(t) for t in offer({}, allowed)]
 
     # -- approvals -----------------------------------------------------------------------
 
@@ -281,7 +291,7 @@ class TurnTools:
             error = _mcp_failure(tool, exc)
         duration_ms = (workflow.now() - started).total_seconds() * 1000
         await workflow.execute_local_activity_method(
-            ToolCallActivities.publish_tool_event,
+            TurnActivities.publish_turn_event,
             ToolResult(
                 conversation_id=ctx.conversation_id,
                 turn_id=ctx.turn.turn_id,

@@ -19,8 +19,9 @@ from backend.stream.turn_text import TurnText
 from backend.workflows.conversation_types import ConversationView, PendingApproval, Turn
 
 FRAME_MS = 16  # ~60 Hz
-# A call still waiting for the user when its turn ended (Stop cancels the wait).
-NOT_DECIDED = "not run: the reply ended before a decision"
+# A call still waiting for the user when its turn ended (Stop cancels the wait), as
+# the workflow records it.
+NOT_DECIDED = "stopped"
 
 
 def denied_error(reason: str | None) -> str:
@@ -103,8 +104,6 @@ class TurnItem:
             )
             for r in turn.tool_calls
         }
-        if self.finished:
-            self.end_waits()
 
     def end_waits(self) -> None:
         """The turn is over: a call that still waited for the user never ran."""
