@@ -42,10 +42,14 @@ from backend.encryption.payload_key import PayloadKeyError, require_keys
 from backend.local.paths import DataDir
 from backend.local.runtime_info import RuntimeInfo
 from backend.local.settings import Settings, SettingsError, set_tool_policy
+from backend.mcp import config as mcp_config
+from backend.mcp.config import McpConfigError
+from backend.mcp.status import read_statuses
 from backend.stream.events import TERMINAL_TYPES, StreamEvent
 from backend.stream.redis_stream import Delivered, EventReader, marks_key, seq_key, stream_key
 from backend.supervisor.lock import DataDirLock
 from backend.temporal_connect import NAMESPACE, TASK_QUEUE, connect
+from backend.tools.setup import setup_from_files
 from backend.workflows.conversation_types import (
     DEFAULT_CONTEXT_TOKENS,
     MAX_MESSAGE_BYTES,
@@ -274,9 +278,7 @@ class DuraChatClient:
         if self._already_answered(conversation_id, message_id):
             self.store.mark_delivered(message_id)
             return Sent(conversation_id, message_id, after)
-        message = UserMessage(
-            message_id=message_id, text=text, context_tokens=self._context_tokens()
-        )
+        message = self._message(message_id, text)
         try:
             await self._deliver(conversation_id, message)
         except RPCError as exc:
@@ -343,6 +345,30 @@ class DuraChatClient:
             ],
             context=[context_turn(turn_id, items, stored=True) for turn_id, items in context],
             context_tokens=budget,
+        )
+
+    def _message(self, message_id: str, text: str) -> UserMessage:
+        """The message with what its turn needs from the settings: the model's context
+        budget, and the tools (so the turn's first model call waits for neither)."""
+        try:
+            settings = Settings.load(self._settings_file)
+        except SettingsError:
+            # The worker says what is wrong with the file at the model call.
+            return UserMessage(message_id=message_id, text=text)
+        data = DataDir(Path(self.info.data_dir))
+        try:
+            tools = setup_from_files(
+                mcp_config.load(data.mcp_file),
+                read_statuses(data.mcp_status_file),
+                settings.tool_policies,
+            )
+        except McpConfigError:
+            tools = None  # the worker's own reading of mcp.json decides, and logs why
+        return UserMessage(
+            message_id=message_id,
+            text=text,
+            context_tokens=settings.context_budget(),
+            tools=tools,
         )
 
     def _context_tokens(self) -> int | None:

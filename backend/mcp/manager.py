@@ -28,7 +28,7 @@ from backend.mcp.probe import PROBE_TIMEOUT_S, probe, probe_all
 from backend.mcp.servers import make_server
 from backend.mcp.status import ServerStatus, current, write_statuses
 from backend.temporal_connect import MCP_TASK_QUEUE
-from backend.workflows.tool_call_activities import ServerSetup
+from backend.tools.setup import ServerSetup, ready_servers
 
 log = logging.getLogger("durachat.mcp")
 
@@ -58,14 +58,7 @@ class McpManager:
         check under way, if any, has ended)."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._settled.wait(), SETTLE_WAIT_S)
-        out = []
-        for name, server in self._config.enabled().items():
-            found = self._statuses.get(name)
-            if found is not None and found.status == "ready":
-                out.append(
-                    ServerSetup(name=name, config_hash=found.config_hash, timeout_s=server.timeout)
-                )
-        return out
+        return ready_servers(self._config, list(self._statuses.values()))
 
     def _stamp(self) -> tuple[int, int] | None:
         try:

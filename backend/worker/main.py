@@ -32,6 +32,7 @@ from backend.temporal_connect import (
     worker_encryption_plugin,
 )
 from backend.tools.activities import ToolActivities
+from backend.tools.setup import ServerSetup
 from backend.worker.interceptors import TurnContextInterceptor
 from backend.worker.payload_converter import worker_payload_converter_plugin
 from backend.worker.protocol import READY_LINE, WorkerEnv
@@ -39,7 +40,7 @@ from backend.worker.services import WorkerServices
 from backend.workflows import trusted_input
 from backend.workflows.conversation import ConversationWorkflow
 from backend.workflows.health import HealthWorkflow
-from backend.workflows.tool_call_activities import ServerSetup, ToolCallActivities
+from backend.workflows.tool_call_activities import ToolCallActivities
 from backend.workflows.turn_activities import TurnActivities
 
 log = logging.getLogger("durachat.worker")

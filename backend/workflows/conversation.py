@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel, TypeAdapter
 
     from backend.stream.events import TurnDone, TurnFailed, TurnStarted
+    from backend.tools.setup import ToolSetup
     from backend.workflows import trusted_input
     from backend.workflows.carried_state import fit_for_carry
     from backend.workflows.conversation_types import (
@@ -113,6 +114,8 @@ RECENT_IDS = 200
 FINISHED = ("done", "failed", "stopped")
 # Temporal refuses payloads over 2 MB: a larger start input was not written by DuraChat.
 MAX_ARGS_BYTES = 2_100_000
+# A message's fields beside its text: its id, context budget and tool setup.
+MESSAGE_EXTRAS_BYTES = 256 * 1024
 # A rename's or stop's payload: a title (with the whitespace rename collapses) or an id.
 MAX_SMALL_SIGNAL_BYTES = 64 * 1024
 
@@ -142,6 +145,7 @@ class ConversationWorkflow:
         self._the_agent: Agent[Any] | None = None
         self._turn_task: asyncio.Task[RunResult] | None = None
         self._scope: TurnScope | None = None
+        self._tool_setups: dict[str, ToolSetup] = {}  # by turn id, as their messages said
         self._tools = TurnTools(self._turn_context)
         self._agent_tools: list[FunctionTool] | None = None
         self._tools_agent: Agent[Any] | None = None
@@ -273,7 +277,11 @@ class ConversationWorkflow:
     def _send(self, raw: RawValue) -> None:
         assert self._state is not None
         message = trusted_input.decode(
-            raw, _MESSAGE, legacy=self._in_clear(), max_bytes=MAX_MESSAGE_BYTES + 4096, what="send"
+            raw,
+            _MESSAGE,
+            legacy=self._in_clear(),
+            max_bytes=MAX_MESSAGE_BYTES + MESSAGE_EXTRAS_BYTES,
+            what="send",
         )
         if message.message_id in self._state.recent_ids or any(
             t.turn_id == message.message_id for t in self._state.turns
@@ -281,6 +289,9 @@ class ConversationWorkflow:
             return  # a resent message: already applied once
         if message.context_tokens is not None:
             self._state.context_tokens = message.context_tokens
+        if message.tools is not None:
+            # Kept for its turn only (not carried on: a carried turn asks the worker).
+            self._tool_setups[message.message_id] = message.tools
         if sum(t.status == "queued" for t in self._state.turns) >= MAX_QUEUED:
             raise InputRejected(f"send: {MAX_QUEUED} messages are already waiting")
         self._state.turns.append(
@@ -420,8 +431,9 @@ class ConversationWorkflow:
         self._scope = TurnScope(conversation_id=conv, turn_id=turn.turn_id)
         CURRENT_TURN.set(self._scope)
         with_setup = workflow.patched(f"{TOOLS_AND_APPROVALS}:{turn.turn_id}")
+        setup = self._tool_setups.pop(turn.turn_id, None)
         self._turn_task = asyncio.create_task(
-            self._answer(self._scope, [*earlier, user_item], with_setup)
+            self._answer(self._scope, [*earlier, user_item], with_setup, setup)
         )
         if self._uses_store:
             await self._run_stored_turn(turn, user_item, len(earlier))
@@ -506,10 +518,12 @@ class ConversationWorkflow:
         self._state.context = context
         self._forget(turn)
 
-    async def _answer(self, scope: TurnScope, items: list[Any], with_setup: bool) -> RunResult:
+    async def _answer(
+        self, scope: TurnScope, items: list[Any], with_setup: bool, setup: ToolSetup | None
+    ) -> RunResult:
         """The agent's run for one turn (a task: Stop cancels it, setup included)."""
         RUNNING_AGENT.set(scope)  # in this task's own context only
-        agent = await self._agent_for_turn() if with_setup else self._agent()
+        agent = await self._agent_for_turn(setup) if with_setup else self._agent()
         return await Runner.run(
             agent,
             items,
@@ -620,9 +634,9 @@ class ConversationWorkflow:
 
     # -- the agent and its tools ---------------------------------------------------------
 
-    async def _agent_for_turn(self) -> Agent[Any]:
+    async def _agent_for_turn(self, setup: ToolSetup | None) -> Agent[Any]:
         """The agent with this turn's tools: built-in and MCP, under the user's policies."""
-        tools = await self._tools.setup()
+        tools = await self._tools.setup(setup)
         if self._tools_agent is None or tools is not self._agent_tools:
             self._agent_tools = tools
             self._tools_agent = Agent(

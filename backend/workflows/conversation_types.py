@@ -6,6 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
+from backend.tools.setup import ToolSetup
+
 TurnStatus = Literal["queued", "running", "done", "failed", "stopped"]
 TITLE_LENGTH = 60
 # Temporal refuses payloads over 2 MB, and every model call re-sends the whole
@@ -37,6 +39,9 @@ class UserMessage(BaseModel):
     context_tokens: (
         Annotated[int, Field(strict=True, ge=MIN_CONTEXT_TOKENS, le=MAX_CONTEXT_TOKENS)] | None
     ) = None
+    # The MCP servers and tool policies for this message's turn (None: the turn asks
+    # the worker); see backend/tools/setup.py.
+    tools: ToolSetup | None = None
 
 
 class ToolCallRecord(BaseModel):

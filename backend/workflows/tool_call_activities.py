@@ -11,26 +11,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 from temporalio import activity
 
 from backend.client.store import ConversationStore
 from backend.local.settings import Settings, SettingsError
 from backend.stream.events import ApprovalRequested, ApprovalSettled
 from backend.stream.redis_stream import EventPublisher
-from backend.tools.policy import Policy
+from backend.tools.setup import ServerSetup, ToolSetup
 from backend.workflows.conversation_types import PendingApproval
-
-
-class ServerSetup(BaseModel):
-    name: str
-    config_hash: str  # the server's tools are listed again when this changes
-    timeout_s: float  # one call's time limit
-
-
-class ToolSetup(BaseModel):
-    servers: list[ServerSetup] = Field(default_factory=list)
-    policies: dict[str, Policy] = Field(default_factory=dict)
 
 
 class SettledApproval(BaseModel):

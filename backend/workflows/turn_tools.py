@@ -41,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
     from backend.tools.errors import ToolError
     from backend.tools.offer import McpTool, OfferedTool, offer
     from backend.tools.policy import Policy
+    from backend.tools.setup import ServerSetup, ToolSetup
     from backend.workflows.conversation_types import (
         ApprovalDecision,
         PendingApproval,
@@ -48,12 +49,7 @@ with workflow.unsafe.imports_passed_through():
         Turn,
     )
     from backend.workflows.tool_budget import ToolOutputBudget, preview
-    from backend.workflows.tool_call_activities import (
-        ServerSetup,
-        SettledApproval,
-        ToolCallActivities,
-        ToolSetup,
-    )
+    from backend.workflows.tool_call_activities import SettledApproval, ToolCallActivities
     from backend.workflows.turn_activities import TurnActivities
 
 LOCAL = timedelta(seconds=10)
@@ -89,14 +85,15 @@ class TurnTools:
         self._pending: dict[str, PendingApproval] = {}
         self._decisions: dict[str, ApprovalDecision] = {}
         self._always: set[str] = set()  # allowed "always" during this run
-        self._key: str | None = None
+        self._key: tuple[ToolSetup, tuple[str, ...]] | None = None
         self._tools: list[FunctionTool] = []
 
     # -- the tool list -------------------------------------------------------------------
 
-    async def setup(self) -> list[FunctionTool]:
-        """The tools to offer in this turn (the same objects while nothing changed)."""
-        setup: ToolSetup = await workflow.execute_local_activity_method(
+    async def setup(self, given: ToolSetup | None) -> list[FunctionTool]:
+        """The tools to offer in this turn (the same objects while nothing changed).
+        ``given``: what the message said; None asks the worker (a local activity)."""
+        setup: ToolSetup = given or await workflow.execute_local_activity_method(
             ToolCallActivities.tool_setup, start_to_close_timeout=SETUP
         )
         self._servers = {s.name: s for s in setup.servers}
@@ -105,10 +102,10 @@ class TurnTools:
             tools = await self._server_tools(server)
             if tools is not None:
                 listed[server.name] = tools
-        offered = [t for t in offer(listed, setup.policies) if t.policy != "deny"]
-        key = json.dumps([t.model_dump() for t in offered], sort_keys=True)
+        key = (setup, tuple(self._listed[name][0] for name in listed))
         if key != self._key:
             self._key = key
+            offered = [t for t in offer(listed, setup.policies) if t.policy != "deny"]
             self._tools = [self._function_tool(t) for t in offered]
         return self._tools
 

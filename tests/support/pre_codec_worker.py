@@ -22,12 +22,13 @@ from backend.encryption.payload_key import PayloadKey, PayloadKeys
 from backend.local.settings import Settings
 from backend.models.provider import DuraChatModelProvider
 from backend.temporal_connect import NAMESPACE, TASK_QUEUE, wait_until_serving
+from backend.tools.setup import ServerSetup
 from backend.worker.interceptors import TurnContextInterceptor
 from backend.worker.main import MODEL_PARAMS
 from backend.worker.payload_converter import worker_payload_converter_plugin
 from backend.workflows import trusted_input
 from backend.workflows.conversation import ConversationWorkflow
-from backend.workflows.tool_call_activities import ServerSetup, ToolCallActivities
+from backend.workflows.tool_call_activities import ToolCallActivities
 
 
 async def _no_servers() -> list[ServerSetup]:

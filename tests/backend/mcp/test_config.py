@@ -116,3 +116,29 @@ def test_a_status_counts_only_for_the_configuration_it_was_checked_with(tmp_path
     assert current(load(path), {})[0].status == "disabled"
     (tmp_path / "status.json").write_text("damaged")
     assert read_statuses(tmp_path / "status.json") == {}
+
+
+def test_a_message_carries_the_ready_servers_and_none_while_one_is_checked(
+    tmp_path: Path,
+) -> None:
+    from backend.tools.setup import setup_from_files
+
+    path = write(
+        tmp_path / "mcp.json",
+        {
+            "mcpServers": {
+                "a": {"command": "x", "timeout": 5},
+                "off": {"command": "y", "disabled": True},
+            }
+        },
+    )
+    config = load(path)
+    digest = config_hash(config.servers["a"])
+    assert setup_from_files(config, {}, {}) is None  # "a" is not checked yet: the worker decides
+    ready = {"a": ServerStatus(name="a", status="ready", config_hash=digest)}
+    setup = setup_from_files(config, ready, {"echo": "deny"})
+    assert setup is not None
+    assert [(s.name, s.config_hash, s.timeout_s) for s in setup.servers] == [("a", digest, 5.0)]
+    assert setup.policies == {"echo": "deny"}
+    failed = {"a": ServerStatus(name="a", status="failed", config_hash=digest)}
+    assert setup_from_files(config, failed, {}).servers == []  # type: ignore[union-attr]
