@@ -96,11 +96,15 @@ class Notifier(QObject):
         self.unavailable = f"{reason}; no system tray either"
         log.info("desktop notifications are off: %s", self.unavailable)
 
-    async def notify(self, notification: Notification) -> None:
-        """Show it, if the platform can; ``shown`` says it did."""
+    async def connected(self) -> None:
+        """Once the platform's notifications were looked for (found or not)."""
         self.start()
         assert self._ready is not None
         await asyncio.shield(self._ready)
+
+    async def notify(self, notification: Notification) -> None:
+        """Show it, if the platform can; ``shown`` says it did."""
+        await self.connected()
         if self._dbus is not None:
             try:
                 notification_id = await self._dbus.notify(notification.summary, notification.body)

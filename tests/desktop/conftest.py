@@ -141,6 +141,7 @@ def window(backend: ServeProcess, loop: qasync.QEventLoop) -> Iterator[MainWindo
         # Ready means the start-up is over, including reopening the most recent
         # conversation (an earlier test's): then start an empty one for this test.
         await ready.wait_for(timeout=15, what="window ready")
+        await win.notifier.connected()  # see open_own_window
         win.new_conversation()
 
     loop.run_until_complete(started())
@@ -172,6 +173,10 @@ def open_own_window(
         # Ready: the start-up is over (the list read, the last conversation reopened),
         # so none of its calls is left to run between this loop run and the test's next.
         await ready.wait_for(timeout=60, what="window ready")
+        # And the notifier connected to the session bus: its D-Bus client starts tasks
+        # that need a running asyncio loop, which the test's Qt event processing
+        # between loop runs (qtbot) is not; the app's loop runs for good.
+        await win.notifier.connected()
 
     loop.run_until_complete(started())
     return win
