@@ -12,6 +12,13 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if not args or (args[0] == "--data-dir" and len(args) == 2):
+        # Before Qt is imported: a platform plugin that cannot load, or no display,
+        # makes Qt abort the process without saying what to install.
+        from backend.local.qt_platform import check_window_platform
+
+        if problem := check_window_platform().problem:
+            print(f"durachat: {problem}", file=sys.stderr)
+            return 1
         from desktop.app import main as window_main
 
         return window_main(data_dir=args[1] if args else None, argv=sys.argv[:1])

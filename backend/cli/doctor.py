@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from backend.local.paths import DataDir, DataDirNotPrivate
+from backend.local.qt_platform import check_window_platform
 from backend.supervisor.binaries import (
     BinaryNotFound,
     find_redis_server,
@@ -129,6 +131,17 @@ def check_encryption_key() -> Check:
     return Check("encryption key", True, f"{ids} in {where}")
 
 
+def check_window() -> Check:
+    """Whether the window can open: Qt's platform plugin loads and there is a display.
+    No display is only a warning: the CLI and ``serve`` work without one."""
+    found = check_window_platform()
+    if found.problem:
+        return Check("window", found.no_display, found.problem, found.no_display)
+    if found.plugin is None:
+        return Check("window", True, f"Qt uses its {sys.platform} platform")
+    return Check("window", True, f"Qt's {found.platform} platform plugin loads ({found.plugin})")
+
+
 def check_running(data: DataDir) -> Check:
     if not data.marker_file.exists():  # no DuraChat data dir (yet): nothing to look at
         return Check("backend", True, "not running")
@@ -173,6 +186,7 @@ def run_doctor(data: DataDir, out: Callable[[str], None] = print) -> int:
         check_data_dir(data),
         check_keyring(),
         check_encryption_key(),
+        check_window(),
         check_running(data),
         *check_mcp(data),
     ]

