@@ -32,7 +32,7 @@ EXIT_BIND_FAILED = 1
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m backend.demo_model",
+        prog="durachat demo-model",
         description="DuraChat's demo model: an OpenAI-compatible server with scripted replies.",
     )
     parser.add_argument(

@@ -10,6 +10,7 @@ import pytest
 
 from backend.local.qt_platform import (
     binding_dirs,
+    bundled_plugin_dir,
     check_window_platform,
     distribution_family,
     missing_library,
@@ -234,8 +235,12 @@ def test_a_plugin_that_does_not_load_outranks_a_missing_display(tmp_path: Path) 
 
 def test_qt_falls_back_along_the_list_and_so_does_the_check(tmp_path: Path) -> None:
     (tmp_path / "libqwayland.so").write_bytes(b"broken")
+    bundled = bundled_plugin_dir()
+    assert bundled is not None
     found = check_window_platform(
-        {"QT_QPA_PLATFORM": "wayland;offscreen", "WAYLAND_DISPLAY": "wayland-0"}, system="linux"
+        {"QT_QPA_PLATFORM": "wayland;offscreen", "WAYLAND_DISPLAY": "wayland-0"},
+        system="linux",
+        plugin_dirs=[tmp_path, bundled],  # the broken Wayland plugin is found first
     )
     assert found.ok and found.platform == "offscreen"
 
