@@ -18,6 +18,7 @@ from typing import Any, TextIO
 import redis.exceptions
 from temporalio.service import RPCError, RPCStatusCode
 
+from backend.cli.output import stdout_closed
 from backend.client.api import DuraChatClient, check_message
 from backend.client.errors import (
     BackendNotRunning,
@@ -270,5 +271,7 @@ def _run(coro: Coroutine[Any, Any, int], data: DataDir | None) -> tuple[int, str
         return 3, str(exc)
     except (BackendFailed, ChildFailed) as exc:
         return 1, f"the backend could not start: {exc}"
+    except BrokenPipeError:  # the reader left; the reply goes on in the backend
+        return stdout_closed(), None
     except OSError as exc:
         return 1, data.explain(exc) if data is not None else (exc.strerror or str(exc))

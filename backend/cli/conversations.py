@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from backend.cli.output import stdout_closed
 from backend.client.errors import DuraChatError, NoSuchConversation
 from backend.client.store import ConversationStore
 from backend.client.store_types import WORKFLOWS_IMPORTED
@@ -149,6 +150,8 @@ def run_store_command(command: Callable[[], int], data: DataDir) -> int:
     except ValueError as exc:
         print(f"durachat: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        return stdout_closed()
     except OSError as exc:
         print(f"durachat: {data.explain(exc)}", file=sys.stderr)
         return 1

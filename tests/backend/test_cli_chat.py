@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
 
 from backend.demo_model.script import counted_tokens
@@ -72,3 +73,45 @@ def test_user_errors_are_one_clear_line(serve: ServeProcess, data_dir: Path) -> 
     assert failed.returncode == 1
     assert "durachat: the reply failed: the provider rejected the API key" in failed.stderr
     assert "Traceback" not in empty.stderr + missing.stderr + failed.stderr
+
+
+def test_a_reader_that_stops_early_gets_no_error_and_the_reply_is_kept(
+    serve: ServeProcess, data_dir: Path
+) -> None:
+    """``durachat send ... | head``: the pipe closes before the reply is printed."""
+    serve.start()
+    d = ["--data-dir", str(data_dir)]
+    send = subprocess.Popen(
+        [*durachat_argv(), "send", *d, "[demo tokens=50]"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=child_env(),
+    )
+    assert send.stdout is not None and send.stderr is not None
+    send.stdout.close()  # the reader is gone before the first token
+    stderr = send.stderr.read()
+    assert send.wait(120) == 1
+    # Only the conversation's id: no "Broken pipe", no traceback.
+    assert stderr.startswith("conversation: ") and len(stderr.splitlines()) == 1, stderr
+    conversation = stderr.split()[1]
+
+    # The reply went on in the backend; listing to a closed pipe is as quiet.
+    deadline = time.monotonic() + 60
+    while True:
+        history = durachat("history", *d, "--conversation", conversation, "--json")
+        turn = json.loads(history.stdout)["turns"][0]
+        if turn["status"] not in ("queued", "running") or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)  # polling the store: the condition is the turn's end
+    assert turn["status"] == "done" and turn["reply"] == "".join(counted_tokens(50))
+    listing = subprocess.Popen(
+        [*durachat_argv(), "list", *d],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=child_env(),
+    )
+    assert listing.stdout is not None and listing.stderr is not None
+    listing.stdout.close()
+    assert listing.stderr.read() == b""
+    assert listing.wait(60) == 1

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import selectors
+import shutil
 import signal
 import subprocess
 import sys
@@ -58,14 +59,25 @@ def built() -> Built:
 
 def scrubbed_env(home: Path) -> dict[str, str]:
     """What a desktop user's shell might hand over, and nothing of the test run's: no
-    virtual environment, no PYTHONPATH, no test keyring."""
-    return {"HOME": str(home), "PATH": "/usr/bin:/bin", "LD_LIBRARY_PATH": USER_LIBRARY_PATH}
+    virtual environment, no PYTHONPATH, no test keyring, no Python on PATH."""
+    path = str(home / "bin")
+    return {"HOME": str(home), "PATH": path, "LD_LIBRARY_PATH": USER_LIBRARY_PATH}
 
 
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
+    """A home whose ``bin`` has what /usr/bin and /bin have, except any Python."""
     home = tmp_path / "home"
     home.mkdir(mode=0o700)
+    bin_dir = home / "bin"
+    bin_dir.mkdir()
+    for system_dir in (Path("/usr/bin"), Path("/bin")):
+        for program in system_dir.iterdir():
+            target = bin_dir / program.name
+            if not program.name.startswith("python") and not target.exists():
+                target.symlink_to(program)
+    assert shutil.which("python3", path=str(bin_dir)) is None
+    assert shutil.which("sh", path=str(bin_dir)) is not None
     return home
 
 
