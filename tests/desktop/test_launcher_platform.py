@@ -76,6 +76,16 @@ def launch(data_dir: Path, env: dict[str, str]) -> subprocess.CompletedProcess[s
     )
 
 
+def run_doctor(data_dir: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "desktop.launcher", "doctor", "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+
+
 def test_a_plugin_missing_a_library_says_which(broken_plugin_dir: Path, tmp_path: Path) -> None:
     env = session_env(
         QT_QPA_PLATFORM="xcb", DISPLAY=":99", QT_QPA_PLATFORM_PLUGIN_PATH=str(broken_plugin_dir)
@@ -89,13 +99,7 @@ def test_a_plugin_missing_a_library_says_which(broken_plugin_dir: Path, tmp_path
     assert not (tmp_path / "data").exists()  # it stopped before the window started
 
     # doctor names the same library, as a failure.
-    doctor = subprocess.run(
-        [sys.executable, "-m", "desktop.launcher", "doctor", "--data-dir", str(tmp_path / "d")],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-    )
+    doctor = run_doctor(tmp_path / "d", env)
     assert doctor.returncode == 1, doctor.stdout + doctor.stderr
     window = next(line for line in doctor.stdout.splitlines() if " window:" in line)
     assert window.startswith("FAIL") and f"{MISSING} is missing" in window
@@ -112,13 +116,7 @@ def test_no_display_says_so(tmp_path: Path) -> None:
     ]
 
     # doctor only warns: the command line and serve work without a display.
-    doctor = subprocess.run(
-        [sys.executable, "-m", "desktop.launcher", "doctor", "--data-dir", str(tmp_path / "d")],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-    )
+    doctor = run_doctor(tmp_path / "d", env)
     assert doctor.returncode == 0, doctor.stdout + doctor.stderr
     window = next(line for line in doctor.stdout.splitlines() if " window:" in line)
     assert window.startswith("warn") and "no display" in window

@@ -4,11 +4,8 @@ bundle run the way a user without Python runs it: a scrubbed environment, no ven
 
 from __future__ import annotations
 
-import json
 import os
-import selectors
 import shutil
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,6 +16,7 @@ import psutil
 import pytest
 
 from backend import __version__
+from tests.support.serve_process import ServeProcess
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BUNDLE = REPO_ROOT / "dist" / "durachat"
@@ -93,27 +91,13 @@ def run(built: Built, home: Path, *args: str) -> subprocess.CompletedProcess[str
 
 
 @pytest.fixture
-def serving(built: Built, home: Path) -> Iterator[tuple[subprocess.Popen[str], dict]]:
-    proc = subprocess.Popen(
-        [str(built.executable), "serve", "--data-dir", str(home / "data")],
-        env=scrubbed_env(home),
-        cwd=home,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+def serving(built: Built, home: Path) -> Iterator[ServeProcess]:
+    serve = ServeProcess(
+        home / "data", env=scrubbed_env(home), command=[str(built.executable)], cwd=home
     )
-    try:
-        assert proc.stdout is not None
-        with selectors.DefaultSelector() as sel:
-            sel.register(proc.stdout, selectors.EVENT_READ)
-            assert sel.select(120), "serve printed nothing within 120 s"
-        line = proc.stdout.readline()
-        assert '"ready"' in line, f"serve did not start: {line!r} {proc.stderr.read()}"
-        yield proc, json.loads(line)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(30)
+    serve.start(timeout=120)
+    yield serve
+    serve.close()
 
 
 def test_the_bundle_says_its_version(built: Built, home: Path) -> None:
@@ -123,11 +107,11 @@ def test_the_bundle_says_its_version(built: Built, home: Path) -> None:
 
 
 def test_the_bundle_serves_and_replies_with_nothing_of_the_machine(
-    built: Built, home: Path, serving: tuple[subprocess.Popen[str], dict]
+    built: Built, home: Path, serving: ServeProcess
 ) -> None:
-    proc, ready = serving
-    supervisor = psutil.Process(ready["pid"])
-    assert supervisor.pid == proc.pid
+    assert serving.ready is not None
+    supervisor = psutil.Process(serving.ready["pid"])
+    assert supervisor.pid == serving.pid
     children = supervisor.children(recursive=True)
     names = sorted(Path(c.exe()).name for c in children)
     assert names == ["durachat", "durachat", "redis-server", "temporal"], names
@@ -140,8 +124,7 @@ def test_the_bundle_serves_and_replies_with_nothing_of_the_machine(
     assert reply.returncode == 0, reply.stderr
     assert 'You said: "hello from the bundle"' in reply.stdout
 
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(60) == 0, proc.stderr.read() if proc.stderr else ""
+    assert serving.terminate(60) == 0, serving.stderr()
     _, alive = psutil.wait_procs(children, timeout=30)
     assert not alive, [p.pid for p in alive]
 

@@ -3,17 +3,16 @@ runs from its own site-packages, with its icons and its demo model."""
 
 from __future__ import annotations
 
-import json
-import selectors
 import shutil
-import signal
 import subprocess
 import venv
 from pathlib import Path
 
+import psutil
 import pytest
 
 from backend import __version__
+from tests.support.serve_process import ServeProcess
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # What a checkout holds that is not DuraChat's source.
@@ -78,32 +77,25 @@ def test_the_installed_backend_replies_with_the_demo_model(installed: Path, tmp_
     home = tmp_path / "home"
     home.mkdir(mode=0o700)
     data = home / "data"
-    serve = subprocess.Popen(
-        [str(installed / "durachat"), "serve", "--data-dir", str(data)],
-        env=_env(home),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    # cwd: the children run "python -m backend...", which would import the checkout's
+    # modules from the current directory.
+    serve = ServeProcess(data, env=_env(home), command=[str(installed / "durachat")], cwd=home)
     try:
-        assert serve.stdout is not None
-        with selectors.DefaultSelector() as sel:
-            sel.register(serve.stdout, selectors.EVENT_READ)
-            assert sel.select(120), "serve printed nothing within 120 s"
-        ready = json.loads(serve.stdout.readline())
-        assert ready["event"] == "ready"
+        serve.start(timeout=120)
         reply = subprocess.run(
             [str(installed / "durachat"), "send", "--data-dir", str(data), "hello, wheel"],
             env=_env(home),
+            cwd=home,
             capture_output=True,
             text=True,
             timeout=120,
         )
         assert reply.returncode == 0, reply.stderr
         assert 'You said: "hello, wheel"' in reply.stdout
-        serve.send_signal(signal.SIGTERM)
-        assert serve.wait(60) == 0
+        # Every part of the backend ran from the installed copy.
+        children = psutil.Process(serve.pid).children(recursive=True)
+        for child in children:
+            assert Path(child.cmdline()[0]).is_relative_to(installed.parent), child.cmdline()
+        assert serve.terminate(60) == 0, serve.stderr()
     finally:
-        if serve.poll() is None:
-            serve.kill()
-            serve.wait(30)
+        serve.close()

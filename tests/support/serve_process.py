@@ -43,6 +43,9 @@ class ServeProcess:
     data_dir: Path
     args: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=child_env)
+    # How to run durachat: the test run's own by default, or a bundle or an installed copy.
+    command: list[str] = field(default_factory=durachat_argv)
+    cwd: Path | None = None
     proc: subprocess.Popen[str] | None = None
     ready: dict | None = None
 
@@ -53,12 +56,13 @@ class ServeProcess:
         )
         self._stderr = open(self._stderr_path, "w")  # noqa: SIM115 - closed in wait()
         self.proc = subprocess.Popen(
-            [*durachat_argv(), "serve", "--data-dir", str(self.data_dir), *self.args],
+            [*self.command, "serve", "--data-dir", str(self.data_dir), *self.args],
             stdout=subprocess.PIPE,
             stderr=self._stderr,
             stdin=subprocess.DEVNULL,
             text=True,
             env=self.env,
+            cwd=self.cwd,
         )
         line = self._readline(timeout)
         if not line:
