@@ -21,13 +21,9 @@ def is_frozen() -> bool:
     return bool(getattr(sys, "frozen", False))
 
 
-def bundle_dir() -> Path:
-    """Where the bundle's libraries and data live (``_internal`` of the one folder)."""
-    return Path(getattr(sys, "_MEIPASS", Path(sys.executable).parent))
-
-
 def bundled_binary(name: str) -> Path:
-    return bundle_dir() / "bin" / name
+    """A binary the bundle carries, in ``bin/`` of its ``_internal`` folder (frozen only)."""
+    return Path(sys._MEIPASS) / "bin" / name  # type: ignore[attr-defined]
 
 
 def own_command(subcommand: str, module: str) -> list[str]:

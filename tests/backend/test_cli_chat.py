@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 from pathlib import Path
 
 from backend.demo_model.script import counted_tokens
-from tests.support.serve_process import ServeProcess, child_env, durachat_argv
+from tests.support.serve_process import ServeProcess, child_env, durachat_argv, wait_until
 
 
 def durachat(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -97,13 +96,12 @@ def test_a_reader_that_stops_early_gets_no_error_and_the_reply_is_kept(
     conversation = stderr.split()[1]
 
     # The reply went on in the backend; listing to a closed pipe is as quiet.
-    deadline = time.monotonic() + 60
-    while True:
+    def ended_turn() -> dict | None:
         history = durachat("history", *d, "--conversation", conversation, "--json")
         turn = json.loads(history.stdout)["turns"][0]
-        if turn["status"] not in ("queued", "running") or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)  # polling the store: the condition is the turn's end
+        return None if turn["status"] in ("queued", "running") else turn
+
+    turn = wait_until(ended_turn, 60, interval=0.2, what="the reply's end")
     assert turn["status"] == "done" and turn["reply"] == "".join(counted_tokens(50))
     listing = subprocess.Popen(
         [*durachat_argv(), "list", *d],

@@ -80,37 +80,42 @@ def test_distribution_family_from_id_then_id_like(os_release: str, family: str |
     assert distribution_family(os_release) == family
 
 
-def test_debian_names_the_usual_xcb_set_in_one_apt_line() -> None:
-    assert missing_library_line("libxcb-cursor.so.0", DEBIAN) == (
-        "DuraChat cannot open its window: libxcb-cursor.so.0 is missing. Install: sudo apt "
-        "install libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 "
-        "libxcb-render-util0 libxkbcommon-x11-0"
-    )
-
-
-def test_the_missing_library_comes_first_when_it_is_not_in_the_usual_set() -> None:
-    line = missing_library_line("libxcb-xinput.so.0", UBUNTU)
-    assert line.endswith(
-        "Install: sudo apt install libxcb-xinput0 libxcb-cursor0 libxcb-icccm4 "
-        "libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxkbcommon-x11-0"
-    )
-    assert "\n" not in line
-
-
-def test_fedora_uses_dnf_names() -> None:
-    line = missing_library_line("libxcb-icccm.so.4", ROCKY)
-    assert line == (
-        "DuraChat cannot open its window: libxcb-icccm.so.4 is missing. Install: sudo dnf "
-        "install xcb-util-wm xcb-util-cursor xcb-util-keysyms xcb-util-image "
-        "xcb-util-renderutil libxkbcommon-x11"
-    )
-
-
-def test_arch_uses_pacman_names() -> None:
-    line = missing_library_line("libxcb-cursor.so.0", MANJARO)
-    assert line.endswith(
-        "Install: sudo pacman -S xcb-util-cursor xcb-util-wm xcb-util-keysyms "
-        "xcb-util-image xcb-util-renderutil libxkbcommon-x11"
+@pytest.mark.parametrize(
+    ("lib", "os_release", "command"),
+    [
+        # Debian: the usual xcb set in one apt line.
+        (
+            "libxcb-cursor.so.0",
+            DEBIAN,
+            "sudo apt install libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 "
+            "libxcb-render-util0 libxkbcommon-x11-0",
+        ),
+        # A library outside the usual set comes first.
+        (
+            "libxcb-xinput.so.0",
+            UBUNTU,
+            "sudo apt install libxcb-xinput0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 "
+            "libxcb-image0 libxcb-render-util0 libxkbcommon-x11-0",
+        ),
+        (
+            "libxcb-icccm.so.4",
+            ROCKY,
+            "sudo dnf install xcb-util-wm xcb-util-cursor xcb-util-keysyms xcb-util-image "
+            "xcb-util-renderutil libxkbcommon-x11",
+        ),
+        (
+            "libxcb-cursor.so.0",
+            MANJARO,
+            "sudo pacman -S xcb-util-cursor xcb-util-wm xcb-util-keysyms xcb-util-image "
+            "xcb-util-renderutil libxkbcommon-x11",
+        ),
+    ],
+)
+def test_a_missing_xcb_library_names_the_set_for_the_distribution(
+    lib: str, os_release: str, command: str
+) -> None:
+    assert missing_library_line(lib, os_release) == (
+        f"DuraChat cannot open its window: {lib} is missing. Install: {command}"
     )
 
 
